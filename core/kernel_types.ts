@@ -1,0 +1,115 @@
+// The contract between core and every backend: the list of kernel keys, their attributes, and the
+// shape of a kernel function. A backend is a plain object with one function per key (see kernels/cpu).
+// Kernels see only buffers, shapes and dtypes — never a Tensor, never autograd.
+
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+
+/** A contiguous, row-major buffer: `data` is the backend's handle (a typed array on the CPU). */
+export interface Buf<H = unknown> {
+  readonly data: H;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** What the op layer has already inferred and validated about the kernel's output. */
+export interface OutSpec {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+type None = Record<string, never>;
+type Axis = { axis: number };
+
+/**
+ * Every kernel key with its attributes. Inputs arrive in the order the op lists them, already
+ * contiguous, already broadcast to a common shape for elementwise kernels, already type-checked.
+ */
+export interface KernelAttrs {
+  /** The one kernel that reads a strided input: inputs[0].data is the whole storage. */
+  contiguous: { strides: readonly number[]; offset: number };
+  cast: None;
+  // unary elementwise: out[i] = f(x[i])
+  neg: None;
+  abs: None;
+  sign: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  rsqrt: None;
+  sin: None;
+  cos: None;
+  tanh: None;
+  sigmoid: None;
+  relu: None;
+  silu: None;
+  gelu: { approximate: 'none' | 'tanh' };
+  erf: None;
+  square: None;
+  reciprocal: None;
+  clamp: { min: number; max: number };
+  // binary elementwise over equal shapes: out[i] = f(a[i], b[i])
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  pow: None;
+  maximum: None;
+  minimum: None;
+  eq: None;
+  ne: None;
+  lt: None;
+  le: None;
+  gt: None;
+  ge: None;
+  logicalAnd: None;
+  logicalOr: None;
+  logicalNot: None;
+  /** out[i] = cond[i] ? a[i] : b[i] */
+  where: None;
+  // single-axis reductions and scans: the input is viewed as [outer, size, inner]
+  sum: Axis;
+  max: Axis;
+  min: Axis;
+  argmax: Axis;
+  argmin: Axis;
+  cumsum: Axis & { reverse: boolean };
+  softmax: Axis;
+  logSoftmax: Axis;
+  /** Stable sort order along an axis (ties keep the lower index first). */
+  argsort: Axis & { descending: boolean };
+  // linear algebra: a [...batchA, M, K] (or [..., K, M] when transA) times b [...batchB, K, N]
+  // (or [..., N, K] when transB); batch dims broadcast.
+  matmul: { transA: boolean; transB: boolean };
+  // indexing; index buffers are int32
+  gather: Axis;
+  scatterAdd: Axis;
+  indexSelect: Axis;
+  indexAdd: Axis;
+  cat: Axis;
+}
+
+export type KernelName = keyof KernelAttrs;
+
+/** A kernel: contiguous inputs in op order, attributes, the output spec; returns the output buffer. */
+export type Kernel<H, A> = (inputs: readonly Buf<H>[], attrs: A, out: OutSpec) => Buf<H>;
+
+/** A complete kernel table: a missing key is a compile error. */
+export type KernelTable<H> = { [K in KernelName]: Kernel<H, KernelAttrs[K]> };
+
+/**
+ * A backend: where storage lives and how kernels run on it. Ops return tensors at once; a backend
+ * may run kernels asynchronously, so only reading (`read`) is async. `readSync` exists where the
+ * backend can answer synchronously.
+ */
+export interface Backend<H = unknown> {
+  readonly name: string;
+  readonly kernels: KernelTable<H>;
+  /** Host data in, device handle out (the only upload path). The array is not retained by the caller. */
+  upload(data: TypedArray, dtype: DType): H;
+  /** A contiguous buffer back to the host, as a fresh typed array. */
+  read(buf: Buf<H>): Promise<TypedArray>;
+  readSync?(buf: Buf<H>): TypedArray;
+  /** Number of elements the handle holds. */
+  length(data: H): number;
+}

@@ -1,0 +1,87 @@
+// Matrix products: `matmul` with batch broadcasting and `linear` (x·wᵀ + b with HF's [out, in] weights).
+// A transposed operand is passed to the kernel as its contiguous original plus a flag, so neither
+// x·wᵀ nor any backward product ever materialises a transpose.
+
+import { isFloating } from '../dtype.js';
+import { apply, type Op } from '../op.js';
+import { broadcastShapes, fmt, type Shape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { contiguous, reshape, squeeze, sumTo, transpose, unsqueeze } from './views.js';
+
+type AB = 'a' | 'b';
+type Flags = { transA: boolean; transB: boolean };
+
+/** The logical (as-multiplied) shape of a stored operand. */
+function logical(s: Shape, trans: boolean): Shape {
+  return trans ? [...s.slice(0, -2), s.at(-1)!, s.at(-2)!] : s;
+}
+
+/**
+ * C = op(A)·op(B) over broadcast batch dims, op = transpose when flagged.
+ * dA = dC·Bᵀ and dB = Aᵀ·dC (each summed over the batch dims it was broadcast along).
+ */
+export const MatMul: Op<AB, Flags> = {
+  name: 'matmul',
+  inputs: ['a', 'b'],
+  save: ['a', 'b'],
+  shape: ({ a, b }, { transA, transB }) => {
+    const [la, lb] = [logical(a, transA), logical(b, transB)];
+    if (la.at(-1) !== lb.at(-2)) throw new Error(`matmul: inner dimensions differ: a is ${fmt(la)}, b is ${fmt(lb)}`);
+    const batch = broadcastShapes('matmul', la.slice(0, -2), lb.slice(0, -2));
+    return [...batch, la.at(-2)!, lb.at(-1)!];
+  },
+  dtype: ({ a, b }) => {
+    if (a !== b || !isFloating(a)) throw new Error(`matmul: expects two float32 or two float64 tensors, got ${a} and ${b}`);
+    return a;
+  },
+  backward: (dy, { a, b }, { transA, transB }) => {
+    const A = transA ? a.mT : a;
+    const B = transB ? b.mT : b;
+    return {
+      a: () => {
+        const dA = sumTo(matmul(dy, B.mT), A.shape);
+        return transA ? dA.mT : dA;
+      },
+      b: () => {
+        const dB = sumTo(matmul(A.mT, dy), B.shape);
+        return transB ? dB.mT : dB;
+      },
+    };
+  },
+};
+
+/** An operand as the kernel wants it: contiguous, or the contiguous original of a transposed view. */
+function operand(t: Tensor): [Tensor, boolean] {
+  if (t.isContiguous()) return [t, false];
+  const back = t.mT;
+  if (back.isContiguous()) return [back, true];
+  return [contiguous(t), false];
+}
+
+/** Matrix product with NumPy/PyTorch semantics: batch dims broadcast; a 1-D operand is a vector. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both operands need at least 1 dimension, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  if (a.ndim === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (b.ndim === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (b.ndim === 2 && a.ndim > 2) {
+    // [..., M, K]·[K, N] is one [(...·M), K]·[K, N] product: one kernel call, and dB = Aᵀ·dC comes
+    // out [K, N] directly instead of per batch and then summed.
+    const rows = reshape(a, [-1, a.shape.at(-1)!]);
+    return reshape(matmul(rows, b), [...a.shape.slice(0, -1), b.shape.at(-1)!]);
+  }
+  const [sa, transA] = operand(a);
+  const [sb, transB] = operand(b);
+  return apply(MatMul, { a: sa, b: sb }, { transA, transB });
+}
+
+/** y = x·wᵀ + b, x [..., in], w [out, in] (the HF layout), b [out]. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  if (w.ndim !== 2 || x.ndim < 1 || x.shape.at(-1) !== w.shape[1]) {
+    throw new Error(`linear: x is ${fmt(x.shape)} and w is ${fmt(w.shape)}; expected w [out, ${x.shape.at(-1)}]`);
+  }
+  if (b !== undefined && (b.ndim !== 1 || b.shape[0] !== w.shape[0])) {
+    throw new Error(`linear: bias is ${fmt(b.shape)}, expected [${w.shape[0]}]`);
+  }
+  const y = matmul(x, transpose(w, 0, 1));
+  return b === undefined ? y : y.add(b);
+}

@@ -1,0 +1,73 @@
+// The CPU backend: storage is a host typed array and every kernel is a readable plain loop.
+// This table is complete by construction — `satisfies Backend` makes a missing kernel a compile error.
+
+import type { TypedArray } from '../../core/dtype.js';
+import type { Backend } from '../../core/kernel_types.js';
+import * as ew from './elementwise.js';
+import { cat, gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { matmul } from './matmul.js';
+import * as red from './reduce.js';
+
+export const cpu = {
+  name: 'cpu',
+  kernels: {
+    contiguous: ew.contiguous,
+    cast: ew.cast,
+    neg: ew.neg,
+    abs: ew.abs,
+    sign: ew.sign,
+    exp: ew.exp,
+    log: ew.log,
+    sqrt: ew.sqrt,
+    rsqrt: ew.rsqrt,
+    sin: ew.sin,
+    cos: ew.cos,
+    tanh: ew.tanh,
+    sigmoid: ew.sigmoid,
+    relu: ew.relu,
+    silu: ew.silu,
+    gelu: ew.gelu,
+    erf: ew.erfKernel,
+    square: ew.square,
+    reciprocal: ew.reciprocal,
+    clamp: ew.clamp,
+    add: ew.add,
+    sub: ew.sub,
+    mul: ew.mul,
+    div: ew.div,
+    pow: ew.pow,
+    maximum: ew.maximum,
+    minimum: ew.minimum,
+    eq: ew.eq,
+    ne: ew.ne,
+    lt: ew.lt,
+    le: ew.le,
+    gt: ew.gt,
+    ge: ew.ge,
+    logicalAnd: ew.logicalAnd,
+    logicalOr: ew.logicalOr,
+    logicalNot: ew.logicalNot,
+    where: ew.where,
+    sum: red.sum,
+    max: red.max,
+    min: red.min,
+    argmax: red.argmax,
+    argmin: red.argmin,
+    cumsum: red.cumsum,
+    softmax: red.softmax,
+    logSoftmax: red.logSoftmax,
+    argsort: red.argsort,
+    matmul,
+    gather,
+    scatterAdd,
+    indexSelect,
+    indexAdd,
+    cat,
+  },
+  // The host array *is* the storage: uploading takes ownership, reading returns a copy so callers
+  // can never mutate a tensor through the array they were given.
+  upload: (data: TypedArray) => data,
+  read: async (buf) => buf.data.slice(),
+  readSync: (buf) => buf.data.slice(),
+  length: (data: TypedArray) => data.length,
+} satisfies Backend<TypedArray>;
