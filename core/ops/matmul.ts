@@ -61,8 +61,12 @@ function operand(t: Tensor): [Tensor, boolean] {
 /** Matrix product with NumPy/PyTorch semantics: batch dims broadcast; a 1-D operand is a vector. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both operands need at least 1 dimension, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
-  if (a.ndim === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
-  if (b.ndim === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (a.ndim === 1 || b.ndim === 1) {
+    // A vector is a 1-row (left) or 1-column (right) matrix whose extra axis is dropped again.
+    let y = matmul(a.ndim === 1 ? unsqueeze(a, 0) : a, b.ndim === 1 ? unsqueeze(b, 1) : b);
+    if (b.ndim === 1) y = squeeze(y, -1);
+    return a.ndim === 1 ? squeeze(y, b.ndim === 1 ? -1 : -2) : y;
+  }
   if (b.ndim === 2 && a.ndim > 2) {
     // [..., M, K]·[K, N] is one [(...·M), K]·[K, N] product: one kernel call, and dB = Aᵀ·dC comes
     // out [K, N] directly instead of per batch and then summed.

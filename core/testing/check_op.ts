@@ -56,7 +56,8 @@ export function propertyRuns(): number {
 /** fast-check parameters: FC_NUM_RUNS overrides every property's run count, FC_SEED fixes the seed. */
 export function fcParams(numRuns: number): fc.Parameters<unknown> {
   const env = typeof process === 'undefined' ? {} : process.env;
-  const params: fc.Parameters<unknown> = { numRuns: env.FC_NUM_RUNS ? Number(env.FC_NUM_RUNS) : numRuns };
+  // includeErrorInReport puts the failing check's own message (which value, which entry) in the report.
+  const params: fc.Parameters<unknown> = { numRuns: env.FC_NUM_RUNS ? Number(env.FC_NUM_RUNS) : numRuns, includeErrorInReport: true };
   if (env.FC_SEED) params.seed = Number(env.FC_SEED);
   return params;
 }
@@ -85,7 +86,7 @@ export function checkOp<A>(spec: CheckOpSpec<A>): void {
         gradcheck((...ts) => spec.fn(ts, c.attrs), xs, { name: spec.name, ...spec.gradTol });
       }
     }),
-    fcParams(spec.numRuns ?? 40),
+    fcParams(spec.numRuns ?? 100),
   );
 }
 
