@@ -29,30 +29,42 @@ export function batchOffsets(outBatch: Shape, batch: Shape, matrixSize: number):
   return offsets;
 }
 
-/** C[b] = op(A[b]) · op(B[b]), op = transpose when the flag is set. */
+/**
+ * C[b] = op(A[b]) · op(B[b]), op = transpose when the flag is set. The loop order follows B's layout
+ * so the innermost loop always walks memory in order: for B stored [K, N] it adds scaled rows of B
+ * into a row of C (i-p-j); for B stored [N, K] (x·wᵀ) each C[i, j] is a dot product of two rows (i-j-p).
+ */
 export const matmul: Kernel<TypedArray, KernelAttrs['matmul']> = ([a, b], { transA, transB }, out) => {
-  const A = a!;
-  const B = b!;
+  const A = a.data;
+  const B = b.data;
   const [M, N] = out.shape.slice(-2) as [number, number];
-  const K = transA ? A.shape.at(-2)! : A.shape.at(-1)!;
-  // Element strides of op(A) as an M×K matrix and of op(B) as a K×N matrix.
+  const K = transA ? a.shape.at(-2)! : a.shape.at(-1)!;
+  // Element strides of op(A) as an M×K matrix.
   const [sAi, sAp] = transA ? [1, M] : [K, 1];
-  const [sBp, sBj] = transB ? [1, K] : [N, 1];
   const outBatch = out.shape.slice(0, -2);
-  const aOff = batchOffsets(outBatch, A.shape.slice(0, -2), M * K);
-  const bOff = batchOffsets(outBatch, B.shape.slice(0, -2), K * N);
+  const aOff = batchOffsets(outBatch, a.shape.slice(0, -2), M * K);
+  const bOff = batchOffsets(outBatch, b.shape.slice(0, -2), K * N);
   const c = allocArray(out.dtype, sizeOf(out.shape));
   const acc = new Float64Array(N);
   for (let bi = 0; bi < aOff.length; bi++) {
-    const cBase = bi * M * N;
+    const a0 = aOff[bi];
+    const b0 = bOff[bi];
+    const c0 = bi * M * N;
     for (let i = 0; i < M; i++) {
-      acc.fill(0);
-      for (let p = 0; p < K; p++) {
-        const aip = A.data[aOff[bi] + i * sAi + p * sAp];
-        const bRow = bOff[bi] + p * sBp;
-        for (let j = 0; j < N; j++) acc[j] += aip * B.data[bRow + j * sBj];
+      if (transB) {
+        for (let j = 0; j < N; j++) {
+          let sum = 0;
+          for (let p = 0; p < K; p++) sum += A[a0 + i * sAi + p * sAp] * B[b0 + j * K + p];
+          c[c0 + i * N + j] = sum;
+        }
+      } else {
+        acc.fill(0);
+        for (let p = 0; p < K; p++) {
+          const aip = A[a0 + i * sAi + p * sAp];
+          for (let j = 0; j < N; j++) acc[j] += aip * B[b0 + p * N + j];
+        }
+        c.set(acc, c0 + i * N);
       }
-      for (let j = 0; j < N; j++) c[cBase + i * N + j] = acc[j];
     }
   }
   return { data: c, shape: out.shape, dtype: out.dtype } satisfies CpuBuf;

@@ -1,0 +1,81 @@
+// The benchmark report: one row per case with the median and spread of its latency and the rate it
+// reached (GFLOP/s for compute-bound kernels, GB/s for memory-bound ones), printed as a table and
+// written as JSON to bench/results/<suite>.json together with the machine it ran on.
+
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Row {
+  /** Case label, e.g. `matmul 256x256x256`. */
+  label: string;
+  dtype: string;
+  /** Latency median and median absolute deviation, in ms. */
+  medianMs: number;
+  madMs: number;
+  minMs: number;
+  samples: number;
+  /** Floating-point operations or bytes moved per call, when the case defines them. */
+  flops?: number;
+  bytes?: number;
+  /** Set when the case is compared to a reference in the same run: reference median / this median. */
+  speedup?: number;
+}
+
+export function machine() {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+  };
+}
+
+const gflops = (r: Row) => (r.flops === undefined ? '' : (r.flops / (r.medianMs * 1e6)).toFixed(2));
+const gbps = (r: Row) => (r.bytes === undefined ? '' : (r.bytes / (r.medianMs * 1e6)).toFixed(2));
+
+/** A fixed-width text table: case, dtype, median ± MAD, samples, GFLOP/s, GB/s. */
+export function formatTable(suite: string, rows: readonly Row[]): string {
+  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'GFLOP/s', 'GB/s', 'vs ref'];
+  const cells = rows.map((r) => [
+    r.label,
+    r.dtype,
+    r.medianMs.toPrecision(4),
+    r.madMs.toPrecision(2),
+    String(r.samples),
+    gflops(r),
+    gbps(r),
+    r.speedup === undefined ? '' : `${r.speedup.toFixed(2)}×`,
+  ]);
+  // Columns no case fills (no FLOP count, no reference in this run) are left out.
+  const keep = header.map((_, i) => i < 5 || cells.some((c) => c[i] !== ''));
+  const pick = (c: string[]) => c.filter((_, i) => keep[i]);
+  const [h, body] = [pick(header), cells.map(pick)];
+  const widths = h.map((name, i) => Math.max(name.length, ...body.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [`## ${suite}`, line(h), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** Write <outDir or bench/results>/<suite>.json atomically (temp file + rename). */
+export function writeResults(suite: string, rows: readonly Row[], options: Record<string, unknown>, outDir?: string): string {
+  const dir = outDir ?? join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${suite}.json`);
+  const body = {
+    suite,
+    date: new Date().toISOString(),
+    machine: machine(),
+    options,
+    rows: rows.map((r) => ({
+      ...r,
+      gflops: r.flops === undefined ? undefined : r.flops / (r.medianMs * 1e6),
+      gbps: r.bytes === undefined ? undefined : r.bytes / (r.medianMs * 1e6),
+    })),
+  };
+  writeFileSync(`${path}.tmp`, JSON.stringify(body, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+  return path;
+}

@@ -1,0 +1,34 @@
+// The benchmark harness runs and writes a well-formed report. (Speed is measured by `npm run bench`,
+// never asserted in a test: this only checks the harness itself, with tiny sizes.)
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatTable } from '../../bench/report.js';
+import { runBench } from '../../bench/run.js';
+
+describe('bench harness', () => {
+  it('runs every suite in quick mode and writes results JSON with rates', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'llmjp4-bench-'));
+    const results = await runBench(['--quick', '--time', '5', '--out', out]);
+    expect(Object.keys(results).sort()).toEqual(['elementwise', 'matmul']);
+    const json = JSON.parse(readFileSync(join(out, 'matmul.json'), 'utf8'));
+    expect(json.machine.cores).toBeGreaterThan(0);
+    for (const row of json.rows) {
+      expect(row.medianMs).toBeGreaterThan(0);
+      expect(row.gflops).toBeGreaterThan(0);
+    }
+  });
+
+  it('formats a table with only the columns some row fills', () => {
+    const t = formatTable('x', [{ label: 'a', dtype: 'float32', medianMs: 1, madMs: 0.1, minMs: 1, samples: 3, bytes: 4e6 }]);
+    expect(t).toContain('GB/s');
+    expect(t).not.toContain('GFLOP/s');
+    expect(t.split('\n')[3]).toMatch(/^a\s+float32\s+1\.000\s+0\.10\s+3\s+4\.00$/);
+  });
+
+  it('rejects unknown suites and dtypes', async () => {
+    await expect(runBench(['nope'])).rejects.toThrow('bench: unknown suite(s) nope; available: matmul, elementwise');
+    await expect(runBench(['--dtype', 'int32'])).rejects.toThrow('bench: --dtype must be float32 or float64, got int32');
+  });
+});

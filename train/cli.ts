@@ -1,0 +1,46 @@
+// The `llmjp4` command line: one subcommand per task, each a function of its arguments returning an
+// exit code. Later layers add commands here (tokenize, params, forward, generate, train, ...).
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { demo } from './demo/run.js';
+
+type Command = { run: (argv: string[]) => Promise<number>; help: string };
+
+const COMMANDS: Record<string, Command> = {
+  demo: { run: demo, help: 'train a character-level MLP on Japanese + English text and sample from it [--steps N --batch N --lr X --seed S --out DIR]' },
+  version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
+  help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
+};
+
+function version(): string {
+  const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.help}`);
+  return ['usage: llmjp4 <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+/** Run a command line (without the program name); returns the exit code. Errors print one clear line. */
+export async function main(argv: string[]): Promise<number> {
+  const [name = 'help', ...rest] = argv;
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`llmjp4: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    console.error(`llmjp4 ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}
