@@ -1,7 +1,7 @@
 // The `llmjp4` command line: one subcommand per task, each a function of its arguments returning an
 // exit code. Later layers add commands here (tokenize, params, forward, generate, train, ...).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demo } from './demo/run.js';
@@ -14,9 +14,13 @@ const COMMANDS: Record<string, Command> = {
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
 };
 
+/** The version in this package's package.json (found upwards, so it works from source and from dist/). */
 function version(): string {
-  const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+    if (dirname(dir) === dir) return 'unknown';
+  }
 }
 
 export function usage(): string {
