@@ -2,24 +2,16 @@
 // place — `expand` — so these ops see equal shapes, and expand's backward sums gradients back down.
 
 import type { DType } from '../dtype.js';
-import { apply, type Op } from '../op.js';
-import { broadcastShapes, type Shape } from '../shape.js';
+import type { Op } from '../op.js';
+import type { Shape } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { where } from './compare.js';
-import { floating, numeric, pair } from './util.js';
-import { expand } from './views.js';
+import { broadcastApply, floating, numeric } from './util.js';
 
 type None = Record<string, never>;
 type AB = 'a' | 'b';
 const same = ({ a }: Record<AB, Shape>) => a;
 const num = (op: string) => ({ a, b }: Record<AB, DType>) => numeric(op, a, b);
-
-/** Bring both operands to their broadcast shape (views, no copy) and apply `op`. */
-export function broadcastApply(op: Op<AB, None>, a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = pair(op.name, a, b);
-  const shape = broadcastShapes(op.name, ta.shape, tb.shape);
-  return apply(op, { a: expand(ta, shape), b: expand(tb, shape) }, {});
-}
 
 /** y = a + b; da = dy, db = dy. */
 export const Add: Op<AB, None> = {

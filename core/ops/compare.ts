@@ -5,7 +5,7 @@ import type { DType } from '../dtype.js';
 import { apply, type Op } from '../op.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { scalarTensor, type Tensor, type TensorLike } from '../tensor.js';
-import { numeric, pair } from './util.js';
+import { broadcastApply, numeric, pair } from './util.js';
 import { expand } from './views.js';
 
 type None = Record<string, never>;
@@ -20,11 +20,11 @@ function compareOp(name: string): Op<AB, None> {
   };
 }
 
-function logicOp(name: string, inputs: readonly AB[]): Op<AB, None> {
+function logicOp<I extends AB>(name: string, inputs: readonly I[]): Op<I, None> {
   return {
     name,
     inputs,
-    shape: ({ a }) => a,
+    shape: (x) => x[inputs[0]],
     dtype: (d) => {
       for (const n of inputs) if (d[n] !== 'bool') throw new Error(`${name}: expects bool tensors, got ${d[n]}`);
       return 'bool';
@@ -42,21 +42,15 @@ export const LogicalAnd = logicOp('logicalAnd', ['a', 'b']);
 export const LogicalOr = logicOp('logicalOr', ['a', 'b']);
 export const LogicalNot = logicOp('logicalNot', ['a']);
 
-function compare(op: Op<AB, None>, a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = pair(op.name, a, b);
-  const shape = broadcastShapes(op.name, ta.shape, tb.shape);
-  return apply(op, { a: expand(ta, shape), b: expand(tb, shape) }, {});
-}
-
-export const eq = (a: TensorLike, b: TensorLike) => compare(Eq, a, b);
-export const ne = (a: TensorLike, b: TensorLike) => compare(Ne, a, b);
-export const lt = (a: TensorLike, b: TensorLike) => compare(Lt, a, b);
-export const le = (a: TensorLike, b: TensorLike) => compare(Le, a, b);
-export const gt = (a: TensorLike, b: TensorLike) => compare(Gt, a, b);
-export const ge = (a: TensorLike, b: TensorLike) => compare(Ge, a, b);
-export const logicalAnd = (a: Tensor, b: Tensor) => compare(LogicalAnd, a, b);
-export const logicalOr = (a: Tensor, b: Tensor) => compare(LogicalOr, a, b);
-export const logicalNot = (a: Tensor) => apply(LogicalNot, { a } as Record<AB, Tensor>, {});
+export const eq = (a: TensorLike, b: TensorLike) => broadcastApply(Eq, a, b);
+export const ne = (a: TensorLike, b: TensorLike) => broadcastApply(Ne, a, b);
+export const lt = (a: TensorLike, b: TensorLike) => broadcastApply(Lt, a, b);
+export const le = (a: TensorLike, b: TensorLike) => broadcastApply(Le, a, b);
+export const gt = (a: TensorLike, b: TensorLike) => broadcastApply(Gt, a, b);
+export const ge = (a: TensorLike, b: TensorLike) => broadcastApply(Ge, a, b);
+export const logicalAnd = (a: Tensor, b: Tensor) => broadcastApply(LogicalAnd, a, b);
+export const logicalOr = (a: Tensor, b: Tensor) => broadcastApply(LogicalOr, a, b);
+export const logicalNot = (a: Tensor) => apply(LogicalNot, { a }, {});
 
 type CAB = 'cond' | 'a' | 'b';
 

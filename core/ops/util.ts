@@ -1,7 +1,10 @@
-// Small helpers the op files share: dtype rules and turning numbers into tensors.
+// Small helpers the op files share: dtype rules, turning numbers into tensors, broadcasting two operands.
 
 import { isFloating, type DType } from '../dtype.js';
+import { apply, type Op } from '../op.js';
+import { broadcastShapes } from '../shape.js';
 import { scalarLike, type Tensor, type TensorLike } from '../tensor.js';
+import { expand } from './views.js';
 
 /** Dtype rule for ops defined on float32/float64 only (exp, log, softmax, ...). */
 export function floating(op: string) {
@@ -25,4 +28,11 @@ export function pair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor]
   const ta = typeof a === 'number' ? scalarLike(op, a, b as Tensor) : a;
   const tb = typeof b === 'number' ? scalarLike(op, b, ta) : b;
   return [ta, tb];
+}
+
+/** Bring both operands to their broadcast shape (views, no copy) and apply the two-input `op`. */
+export function broadcastApply(op: Op<'a' | 'b', Record<string, never>>, a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = pair(op.name, a, b);
+  const shape = broadcastShapes(op.name, ta.shape, tb.shape);
+  return apply(op, { a: expand(ta, shape), b: expand(tb, shape) }, {});
 }
