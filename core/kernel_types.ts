@@ -81,6 +81,28 @@ export interface KernelAttrs {
   // linear algebra: a [...batchA, M, K] (or [..., K, M] when transA) times b [...batchB, K, N]
   // (or [..., N, K] when transB); batch dims broadcast.
   matmul: { transA: boolean; transB: boolean };
+  /**
+   * y = act(x·wᵀ + b) + residual: x [..., in], w [out, in], then b [out] and residual [..., out] when
+   * flagged. With an activation, aux `pre` holds x·wᵀ + b (what the backward needs).
+   */
+  linear: { activation: 'none' | 'silu' | 'gelu' | 'gelu_tanh'; hasBias: boolean; hasResidual: boolean };
+  // fused transformer ops (each op in core/ops carries the unfused reference it is tested against)
+  /** y = w·x/√(mean(x²) + eps) over the last axis; aux `rstd` [rows]. */
+  rmsNorm: { eps: number };
+  /** inputs x, w, rstd, dy → [dx (x.size) | dw (C)] packed in one buffer. */
+  rmsNormBackward: Record<string, never>;
+  /** Half-split rotation of x [B, NH, T, HS] by cos/sin [T, HS] or [B, T, HS]; `inverse` rotates back. */
+  rope: { inverse: boolean };
+  /** silu(gate)·up. */
+  swiglu: Record<string, never>;
+  /** inputs gate, up, dy → [dgate | dup] packed. */
+  swigluBackward: Record<string, never>;
+  /** Row-wise cross-entropy of logits [N, V] with int32 targets [N], one streaming pass per row; aux `lse` [N], `count` []. */
+  crossEntropy: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
+  /** inputs logits, targets, lse, count, dy → dlogits [N, V]. */
+  crossEntropyBackward: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
+  /** In place on inputs p, g, m, v (decoupled weight decay, bias-corrected moments); returns p. */
+  adamw: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number };
   // indexing; index buffers are int32
   gather: Axis;
   scatterAdd: Axis;
@@ -91,8 +113,14 @@ export interface KernelAttrs {
 
 export type KernelName = keyof KernelAttrs;
 
+/** A kernel's result when it also produces auxiliary buffers for the backward (e.g. a row logsumexp). */
+export interface KernelOutput<H = unknown> {
+  readonly out: Buf<H>;
+  readonly aux: Readonly<Record<string, Buf<H>>>;
+}
+
 /** A kernel: contiguous inputs in op order, attributes, the output spec; returns the output buffer. */
-export type Kernel<H, A> = (inputs: readonly Buf<H>[], attrs: A, out: OutSpec) => Buf<H>;
+export type Kernel<H, A> = (inputs: readonly Buf<H>[], attrs: A, out: OutSpec) => Buf<H> | KernelOutput<H>;
 
 /** A complete kernel table: a missing key is a compile error. */
 export type KernelTable<H> = { [K in KernelName]: Kernel<H, KernelAttrs[K]> };

@@ -4,12 +4,12 @@
 
 import { isFloating, type DType } from './dtype.js';
 import { isGradEnabled, noGrad } from './grad_mode.js';
-import type { Backend, Buf, KernelName } from './kernel_types.js';
+import type { Backend, Buf, KernelName, KernelOutput } from './kernel_types.js';
 import { fmt, shapesEqual, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
-/** What backward receives: the tensors the op asked to `save` (inputs by name, and/or 'out'). */
-export type Saved<I extends string> = Record<I | 'out', Tensor>;
+/** What backward receives: the tensors the op asked to `save` (inputs by name, 'out', aux outputs by name). */
+export type Saved<I extends string> = Record<I | 'out', Tensor> & Record<string, Tensor>;
 
 export interface Op<I extends string = string, A = any> {
   /** The op's name — also its kernel key in every backend table (unless it is a view or composite). */
@@ -21,8 +21,8 @@ export interface Op<I extends string = string, A = any> {
   shape(x: Record<I, Shape>, attrs: A): Shape;
   /** Output dtype; by default every input must share one dtype, which the output has. */
   dtype?(x: Record<I, DType>, attrs: A): DType;
-  /** What backward needs: input names and/or 'out'. Nothing else is kept alive. */
-  readonly save?: readonly (I | 'out')[];
+  /** What backward needs: input names, 'out', and/or names of the kernel's aux outputs. Nothing else is kept alive. */
+  readonly save?: readonly (I | 'out' | (string & {}))[];
   /** dy → one thunk per input, written in ops; only thunks of inputs that need a gradient run. */
   backward?(dy: Tensor, saved: Saved<I>, attrs: A, shapes: Record<I, Shape>): Partial<Record<I, () => Tensor>>;
   /** A movement op: the output is a view (new strides/offset over the input's storage), no kernel. */
@@ -52,10 +52,10 @@ export function apply<I extends string, A>(op: Op<I, A>, inputs: Record<I, Tenso
   const shapes = record(names, (n) => inputs[n].shape as Shape);
   const shape = op.shape(shapes, attrs);
   const dtype = op.dtype ? op.dtype(record(names, (n) => inputs[n].dtype), attrs) : sameDtype(op.name, names, inputs);
-  const out = run(op, inputs, xs, attrs, backend, shape, dtype);
+  const { out, aux } = run(op, inputs, xs, attrs, backend, shape, dtype);
   if (op.backward && isGradEnabled() && isFloating(dtype) && xs.some((x) => x.requiresGrad)) {
     const saved: Record<string, Tensor> = {};
-    for (const s of op.save ?? []) saved[s] = s === 'out' ? out : inputs[s as I];
+    for (const s of op.save ?? []) saved[s] = s === 'out' ? out : s in aux ? aux[s]! : inputs[s as I];
     out.node = { op: op as Op, attrs, names, shapes, inputs: { ...inputs }, saved };
   }
   return out;
@@ -69,11 +69,11 @@ function run<I extends string, A>(
   backend: Backend<any>,
   shape: Shape,
   dtype: DType,
-): Tensor {
+): { out: Tensor; aux: Record<string, Tensor> } {
   if (op.view) {
     const x = xs[0];
     const { strides, offset } = op.view(x, attrs);
-    return new Tensor(x.storage, shape, strides, offset);
+    return { out: new Tensor(x.storage, shape, strides, offset), aux: {} };
   }
   if (op.forward) {
     const out = noGrad(() => op.forward!(inputs, attrs));
@@ -82,14 +82,17 @@ function run<I extends string, A>(
     }
     // A fresh Tensor object even when forward returned an input as is: the node recorded below
     // must never overwrite another tensor's.
-    return out.detach();
+    return { out: out.detach(), aux: {} };
   }
   const kernel = (backend.kernels as Record<string, unknown>)[op.name] as
-    | ((ins: Buf[], attrs: A, out: { shape: Shape; dtype: DType }) => Buf)
+    | ((ins: Buf[], attrs: A, out: { shape: Shape; dtype: DType }) => Buf | KernelOutput)
     | undefined;
   if (!kernel) throw new Error(`${op.name}: backend '${backend.name}' has no kernel '${op.name as KernelName}'`);
-  const buf = kernel(xs.map((x) => x.toBuf()), attrs, { shape, dtype });
-  return Tensor.fromBuf(backend, buf);
+  const result = kernel(xs.map((x) => x.toBuf()), attrs, { shape, dtype });
+  if (!('aux' in result)) return { out: Tensor.fromBuf(backend, result), aux: {} };
+  const aux: Record<string, Tensor> = {};
+  for (const [name, buf] of Object.entries(result.aux)) aux[name] = Tensor.fromBuf(backend, buf);
+  return { out: Tensor.fromBuf(backend, result.out), aux };
 }
 
 function commonBackend(op: string, xs: Tensor[]): Backend<any> {

@@ -132,7 +132,8 @@ export class Tensor {
       return { data, shape: this.shape, dtype };
     }
     const strided = { data, shape: this.shape, dtype };
-    return backend.kernels.contiguous([strided], { strides: this.strides, offset: this.offset }, { shape: this.shape, dtype });
+    const r = backend.kernels.contiguous([strided], { strides: this.strides, offset: this.offset }, { shape: this.shape, dtype });
+    return 'aux' in r ? r.out : r;
   }
 
   /** The values, row-major, as a fresh typed array. */

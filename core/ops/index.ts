@@ -13,3 +13,8 @@ export * from './sort.js';
 export * from './triangular.js';
 export * from './unary.js';
 export * from './views.js';
+export * from './linear.js';
+export * from './adamw.js';
+export * from './rms_norm.js';
+export * from './rope.js';
+export * from './swiglu.js';

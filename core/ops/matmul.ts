@@ -1,4 +1,4 @@
-// Matrix products: `matmul` with batch broadcasting and `linear` (x·wᵀ + b with HF's [out, in] weights).
+// Matrix products: `matmul` with batch broadcasting (the fused `linear` is in linear.ts).
 // A transposed operand is passed to the kernel as its contiguous original plus a flag, so neither
 // x·wᵀ nor any backward product ever materialises a transpose.
 
@@ -6,7 +6,7 @@ import { isFloating } from '../dtype.js';
 import { apply, type Op } from '../op.js';
 import { broadcastShapes, fmt, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { contiguous, reshape, squeeze, sumTo, transpose, unsqueeze } from './views.js';
+import { contiguous, reshape, squeeze, sumTo, unsqueeze } from './views.js';
 
 type AB = 'a' | 'b';
 type Flags = { transA: boolean; transB: boolean };
@@ -76,16 +76,4 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [sa, transA] = operand(a);
   const [sb, transB] = operand(b);
   return apply(MatMul, { a: sa, b: sb }, { transA, transB });
-}
-
-/** y = x·wᵀ + b, x [..., in], w [out, in] (the HF layout), b [out]. */
-export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  if (w.ndim !== 2 || x.ndim < 1 || x.shape.at(-1) !== w.shape[1]) {
-    throw new Error(`linear: x is ${fmt(x.shape)} and w is ${fmt(w.shape)}; expected w [out, ${x.shape.at(-1)}]`);
-  }
-  if (b !== undefined && (b.ndim !== 1 || b.shape[0] !== w.shape[0])) {
-    throw new Error(`linear: bias is ${fmt(b.shape)}, expected [${w.shape[0]}]`);
-  }
-  const y = matmul(x, transpose(w, 0, 1));
-  return b === undefined ? y : y.add(b);
 }

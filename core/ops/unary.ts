@@ -55,11 +55,14 @@ export const Tanh = elementwise('tanh', floating('tanh'), ['out'], (_, y) => y.s
 export const Sigmoid = elementwise('sigmoid', floating('sigmoid'), ['out'], (_, y) => y.mul(y.neg().add(1)));
 /** y = max(x, 0); dx = dy where x > 0, else 0. */
 export const Relu = elementwise('relu', num('relu'), ['x'], (x) => x.gt(0).to(x.dtype));
-/** y = x·σ(x); dx = dy·σ(x)·(1 + x·(1 − σ(x))). */
-export const Silu = elementwise('silu', floating('silu'), ['x'], (x) => {
+/** d silu(x)/dx = σ(x)·(1 + x·(1 − σ(x))). */
+export function siluDerivative(x: Tensor): Tensor {
   const s = x.sigmoid();
   return s.mul(x.mul(s.neg().add(1)).add(1));
-});
+}
+
+/** y = x·σ(x); dx = dy·σ(x)·(1 + x·(1 − σ(x))). */
+export const Silu = elementwise('silu', floating('silu'), ['x'], siluDerivative);
 /** y = erf x; dx = dy·(2/√π)·e^(−x²). */
 export const Erf = elementwise('erf', floating('erf'), ['x'], (x) => x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)));
 /** y = x²; dx = 2·dy·x. */
@@ -79,19 +82,20 @@ export const Gelu: Op<'x', { approximate: 'none' | 'tanh' }> = {
   shape: same,
   dtype: floating('gelu'),
   save: ['x'],
-  backward: (dy, { x }, { approximate }) => ({
-    x: () => {
-      if (approximate === 'tanh') {
-        const t = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh();
-        const du = x.square().mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI);
-        return dy.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(t.square().neg().add(1)).mul(du)));
-      }
-      const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
-      const pdf = x.square().mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
-      return dy.mul(cdf.add(x.mul(pdf)));
-    },
-  }),
+  backward: (dy, { x }, { approximate }) => ({ x: () => dy.mul(geluDerivative(x, approximate)) }),
 };
+
+/** d gelu(x)/dx, exact (Φ(x) + x·φ(x)) or of the tanh approximation. */
+export function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+  if (approximate === 'tanh') {
+    const t = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh();
+    const du = x.square().mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI);
+    return t.add(1).mul(0.5).add(x.mul(0.5).mul(t.square().neg().add(1)).mul(du));
+  }
+  const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
+  const pdf = x.square().mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+  return cdf.add(x.mul(pdf));
+}
 
 /** y = min(max(x, lo), hi); dx = dy where lo ≤ x ≤ hi, else 0. */
 export const Clamp: Op<'x', { min: number; max: number }> = {

@@ -53,6 +53,11 @@ export function propertyRuns(): number {
   return runs;
 }
 
+/** Count one property run (for checks built outside this file). */
+export function countRun(): void {
+  runs++;
+}
+
 /** fast-check parameters: FC_NUM_RUNS overrides every property's run count, FC_SEED fixes the seed. */
 export function fcParams(numRuns: number): fc.Parameters<unknown> {
   const env = typeof process === 'undefined' ? {} : process.env;

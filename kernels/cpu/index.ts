@@ -5,7 +5,13 @@ import type { TypedArray } from '../../core/dtype.js';
 import type { Backend } from '../../core/kernel_types.js';
 import * as ew from './elementwise.js';
 import { cat, gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
-import { matmul } from './matmul.js';
+import { linear, matmul } from './matmul.js';
+import { adamw } from './adamw.js';
+import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
+import { rmsNorm, rmsNormBackward } from './norm.js';
+import { rope } from './rope.js';
+import { asShared, SHARED_MIN } from './shared.js';
+import { swiglu, swigluBackward } from './swiglu.js';
 import * as red from './reduce.js';
 
 export const cpu = {
@@ -58,15 +64,25 @@ export const cpu = {
     logSoftmax: red.logSoftmax,
     argsort: red.argsort,
     matmul,
+    linear,
+    rmsNorm,
+    rmsNormBackward,
+    rope,
+    swiglu,
+    swigluBackward,
+    crossEntropy,
+    crossEntropyBackward,
+    adamw,
     gather,
     scatterAdd,
     indexSelect,
     indexAdd,
     cat,
   },
-  // The host array *is* the storage: uploading takes ownership, reading returns a copy so callers
-  // can never mutate a tensor through the array they were given.
-  upload: (data: TypedArray) => data,
+  // The host array *is* the storage: uploading takes ownership (moving a large array into shared
+  // memory once, so threaded kernels never copy it again); reading returns a copy so callers can
+  // never mutate a tensor through the array they were given.
+  upload: (data: TypedArray) => (data.length >= SHARED_MIN ? asShared(data) : data),
   read: async (buf) => buf.data.slice(),
   readSync: (buf) => buf.data.slice(),
   length: (data: TypedArray) => data.length,

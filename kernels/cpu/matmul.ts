@@ -1,10 +1,14 @@
-// The reference matmul: a plain loop, batched with broadcasting, either operand optionally transposed
-// (so x·wᵀ with HF's [out, in] weights never copies w). Accumulates in float64. The fast blocked,
-// threaded kernel is a separate issue; this one stays as the oracle it is tested against.
+// matmul and linear on the CPU. `matmulReference` is the plain loop — batched with broadcasting,
+// either operand optionally transposed, accumulating in float64 — and stays as the oracle. The table's
+// `matmul` and `linear` dispatch by size: tiny products use the plain loop, larger ones the blocked
+// GEMM (gemm.ts), on every core once the work is big enough to pay for the threads.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Buf, Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
+import { ACTIVATIONS, gemmTask, gemmTaskCount, MC, NC, type GemmArgs } from './gemm.js';
+import { allocFor, allocShared, asShared } from './shared.js';
+import { getNumThreads, parallelFor } from './threads/pool.js';
 
 type CpuBuf = Buf<TypedArray>;
 
@@ -34,7 +38,7 @@ export function batchOffsets(outBatch: Shape, batch: Shape, matrixSize: number):
  * so the innermost loop always walks memory in order: for B stored [K, N] it adds scaled rows of B
  * into a row of C (i-p-j); for B stored [N, K] (x·wᵀ) each C[i, j] is a dot product of two rows (i-j-p).
  */
-export const matmul: Kernel<TypedArray, KernelAttrs['matmul']> = ([a, b], { transA, transB }, out) => {
+export const matmulReference: Kernel<TypedArray, KernelAttrs['matmul']> = ([a, b], { transA, transB }, out) => {
   const A = a.data;
   const B = b.data;
   const [M, N] = out.shape.slice(-2) as [number, number];
@@ -68,4 +72,69 @@ export const matmul: Kernel<TypedArray, KernelAttrs['matmul']> = ([a, b], { tran
     }
   }
   return { data: c, shape: out.shape, dtype: out.dtype } satisfies CpuBuf;
+};
+
+/**
+ * Size thresholds in multiply-adds: below `blockedMin` the plain loop wins (packing costs more than it
+ * saves); from `threadedMin` on (~1 ms of single-thread work) the tiles are spread over threads.
+ * Exported so tests can force each path on small, edge-heavy shapes.
+ */
+export const matmulTuning = { blockedMin: 32 * 32 * 32, threadedMin: 1 << 21 };
+
+interface Epilogue {
+  bias: Buf<TypedArray> | null;
+  residual: Buf<TypedArray> | null;
+  activation: KernelAttrs['linear']['activation'];
+}
+
+/** Run C = op(A)·op(B) (+ epilogue) through the blocked GEMM, threaded when large. Returns C and, with an activation, the pre-activation. */
+function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: boolean, out: OutSpec, ep: Epilogue) {
+  const [M, N] = out.shape.slice(-2) as [number, number];
+  const K = transA ? a.shape.at(-2)! : a.shape.at(-1)!;
+  const outBatch = out.shape.slice(0, -2);
+  const aOff = batchOffsets(outBatch, a.shape.slice(0, -2), M * K);
+  const bOff = batchOffsets(outBatch, b.shape.slice(0, -2), K * N);
+  const n = sizeOf(out.shape);
+  const threaded = getNumThreads() > 1 && aOff.length * M * N * K >= matmulTuning.threadedMin;
+  // Threads need every array they touch in shared memory.
+  const share = <T extends TypedArray>(x: T): T => (threaded ? asShared(x) : x);
+  const alloc = () => (threaded ? allocShared(out.dtype, n) : allocFor(out.dtype, n));
+  const c = alloc();
+  const pre = ep.activation === 'none' ? null : alloc();
+  const args: GemmArgs = {
+    a: share(a.data), b: share(b.data), c, M, N, K, aOff, bOff,
+    sAi: transA ? 1 : K, sAp: transA ? M : 1, sBp: transB ? 1 : N, sBj: transB ? K : 1,
+    mTiles: Math.ceil(M / MC), nTiles: Math.ceil(N / NC),
+    bias: ep.bias ? share(ep.bias.data) : null,
+    residual: ep.residual ? share(ep.residual.data) : null,
+    activation: ACTIVATIONS.indexOf(ep.activation),
+    pre,
+  };
+  const tasks = gemmTaskCount(args);
+  if (threaded) parallelFor('gemm', args, tasks);
+  else for (let t = 0; t < tasks; t++) gemmTask(args, t);
+  return { c, pre };
+}
+
+/** The table's matmul: the plain loop for tiny products, the blocked (and threaded) GEMM otherwise. */
+export const matmul: Kernel<TypedArray, KernelAttrs['matmul']> = (inputs, attrs, out) => {
+  const [a, b] = inputs;
+  const K = attrs.transA ? a.shape.at(-2)! : a.shape.at(-1)!;
+  if (sizeOf(out.shape) * K < matmulTuning.blockedMin) return matmulReference(inputs, attrs, out);
+  const { c } = gemm(a, b, attrs.transA, attrs.transB, out, { bias: null, residual: null, activation: 'none' });
+  return { data: c, shape: out.shape, dtype: out.dtype };
+};
+
+/** y = act(x·wᵀ + b) + residual in one pass over each output tile (x's leading dims flattened into rows). */
+export const linear: Kernel<TypedArray, KernelAttrs['linear']> = (inputs, { activation, hasBias, hasResidual }, out) => {
+  const [x, w] = inputs;
+  const bias = hasBias ? inputs[2] : null;
+  const residual = hasResidual ? inputs[hasBias ? 3 : 2] : null;
+  const inF = w.shape[1];
+  const rows = sizeOf(x.shape) / Math.max(inF, 1);
+  const x2 = { data: x.data, shape: [rows, inF], dtype: x.dtype };
+  const spec = { shape: [rows, w.shape[0]], dtype: out.dtype };
+  const { c, pre } = gemm(x2, w, false, true, spec, { bias, residual, activation });
+  const y = { data: c, shape: out.shape, dtype: out.dtype };
+  return pre === null ? y : { out: y, aux: { pre: { data: pre, shape: out.shape, dtype: out.dtype } } };
 };

@@ -117,7 +117,7 @@ describe('crossEntropy', () => {
     expect(loss.itemSync()).toBeCloseTo((Math.log(2) + Math.log(4 / 3)) / 2, 14);
     expect(crossEntropy(logits, tensor([-100, -100], { dtype: 'int32' })).itemSync()).toBeNaN();
     expect(() => crossEntropy(logits, tensor([0, 2], { dtype: 'int32' }))).toThrow(
-      /crossEntropy: a target is neither a class in \[0, 2\) nor ignoreIndex -100/,
+      /crossEntropy: .*neither a class in \[0, 2\) nor ignoreIndex -100/,
     );
     expect(() => crossEntropy(logits, tensor([0, 1]))).toThrow(/class-index targets must be int32, got float32/);
     expect(() => crossEntropy(logits, zeros([3], { dtype: 'int32' }))).toThrow('crossEntropy: targets [3] must be [2] (class indices) or [2,2] (probabilities)');

@@ -1,0 +1,73 @@
+// The fused = unfused check: a fused op and its reference composition must agree on the output and
+// on the gradient of every floating input, for inputs drawn by fast-check, in float32 and float64.
+
+import fc from 'fast-check';
+import { noGrad } from '../grad_mode.js';
+import { Generator } from '../random.js';
+import { fmt } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { tensor } from '../creation.js';
+import { build } from './arbitraries.js';
+import { countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
+
+export interface CheckFusedSpec<A> {
+  name: string;
+  cases: fc.Arbitrary<OpCase<A>>;
+  fused: (xs: Tensor[], attrs: A) => Tensor;
+  reference: (xs: Tensor[], attrs: A) => Tensor;
+  dtypes?: readonly ('float32' | 'float64')[];
+  /** Compare gradients too (default true). */
+  grad?: boolean;
+  tol?: Partial<Record<'float32' | 'float64', Tolerance>>;
+  numRuns?: number;
+}
+
+const DEFAULT_TOL: Record<'float32' | 'float64', Tolerance> = {
+  float32: { atol: 1e-5, rtol: 1e-4 },
+  float64: { atol: 1e-10, rtol: 1e-9 },
+};
+
+export function checkFused<A>(spec: CheckFusedSpec<A>): void {
+  fc.assert(
+    fc.property(spec.cases, (c) => {
+      countRun();
+      for (const dtype of spec.dtypes ?? ['float32', 'float64']) {
+        const tol = spec.tol?.[dtype] ?? DEFAULT_TOL[dtype];
+        const wantGrad = spec.grad ?? true;
+        const make = () => c.inputs.map((s) => (s.kind && s.kind !== 'float' ? build(s, { dtype: s.kind }) : build(s, { dtype, requiresGrad: wantGrad })));
+        const xf = make();
+        const xr = make();
+        const yf = spec.fused(xf, c.attrs);
+        const yr = spec.reference(xr, c.attrs);
+        assertTensorsClose(yf, yr, tol, `${spec.name} (${dtype} forward)`);
+        if (!wantGrad || !yf.requiresGrad) continue;
+        // One random cotangent for both: d/dx Σ r·y compares the whole vector–Jacobian product.
+        const g = new Generator(7);
+        const r = noGrad(() => tensor(Float64Array.from({ length: yf.numel() }, () => 2 * g.nextFloat64() - 1), { shape: yf.shape }).to(dtype));
+        yf.mul(r).sum().backward();
+        yr.mul(r).sum().backward();
+        xf.forEach((x, i) => {
+          if (!x.requiresGrad) return;
+          const label = `${spec.name} (${dtype} gradient of input ${i})`;
+          if (!x.grad || !xr[i].grad) throw new Error(`${label}: missing (fused ${!!x.grad}, reference ${!!xr[i].grad})`);
+          assertTensorsClose(x.grad, xr[i].grad!, tol, label);
+        });
+      }
+    }),
+    fcParams(spec.numRuns ?? 50),
+  );
+}
+
+/** Same shape, and every value within atol + rtol·|expected| (NaN matches NaN, ±∞ exactly). */
+export function assertTensorsClose(actual: Tensor, expected: Tensor, tol: Tolerance, label: string): void {
+  if (fmt(actual.shape) !== fmt(expected.shape)) throw new Error(`${label}: shape ${fmt(actual.shape)}, reference ${fmt(expected.shape)}`);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  const bad: string[] = [];
+  e.forEach((ev, i) => {
+    const v = a[i];
+    const ok = Number.isNaN(ev) ? Number.isNaN(v) : !Number.isFinite(ev) ? v === ev : Math.abs(v - ev) <= tol.atol + tol.rtol * Math.abs(ev);
+    if (!ok) bad.push(`[${i}] got ${v}, reference ${ev}`);
+  });
+  if (bad.length > 0) throw new Error(`${label}: ${bad.length} of ${a.length} values differ:\n  ${bad.slice(0, 8).join('\n  ')}`);
+}
