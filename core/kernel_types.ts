@@ -20,6 +20,7 @@ export interface OutSpec {
 
 type None = Record<string, never>;
 type Axis = { axis: number };
+export type AttentionAttrs = { causal: boolean; scale: number; offset: number; hasMask: boolean };
 
 /**
  * Every kernel key with its attributes. Inputs arrive in the order the op lists them, already
@@ -101,6 +102,14 @@ export interface KernelAttrs {
   crossEntropy: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
   /** inputs logits, targets, lse, count, dy → dlogits [N, V]. */
   crossEntropyBackward: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
+  /**
+   * Flash attention over q [B, NH, Tq, HS], k and v [B, KVH, Tk, HS] (query head h reads kv head
+   * h / (NH/KVH)), then an additive mask [B|1, NH|1, Tq|1, Tk] when `hasMask`. Query i sits at position
+   * offset + i; `causal` allows keys j ≤ offset + i. Output [B, NH, Tq, HS]; aux `lse` [B, NH, Tq].
+   */
+  attention: AttentionAttrs;
+  /** inputs q, k, v, out, lse, dout (, mask) → [dq | dk | dv] packed. */
+  attentionBackward: AttentionAttrs;
   /** In place on inputs p, g, m, v (decoupled weight decay, bias-corrected moments); returns p. */
   adamw: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number };
   // indexing; index buffers are int32

@@ -18,3 +18,4 @@ export * from './adamw.js';
 export * from './rms_norm.js';
 export * from './rope.js';
 export * from './swiglu.js';
+export * from './attention.js';

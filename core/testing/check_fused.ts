@@ -7,8 +7,7 @@ import { Generator } from '../random.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../creation.js';
-import { build } from './arbitraries.js';
-import { countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
+import { buildInput, countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
 
 export interface CheckFusedSpec<A> {
   name: string;
@@ -34,7 +33,7 @@ export function checkFused<A>(spec: CheckFusedSpec<A>): void {
       for (const dtype of spec.dtypes ?? ['float32', 'float64']) {
         const tol = spec.tol?.[dtype] ?? DEFAULT_TOL[dtype];
         const wantGrad = spec.grad ?? true;
-        const make = () => c.inputs.map((s) => (s.kind && s.kind !== 'float' ? build(s, { dtype: s.kind }) : build(s, { dtype, requiresGrad: wantGrad })));
+        const make = () => c.inputs.map((s) => buildInput(s, dtype, wantGrad));
         const xf = make();
         const xr = make();
         const yf = spec.fused(xf, c.attrs);

@@ -3,16 +3,18 @@
 // float64 finite differences. Tests call `checkOp` once per op.
 
 import fc from 'fast-check';
-import type { DType } from '../dtype.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { build, roundTo, type TensorSpec } from './arbitraries.js';
 import { gradcheck, type GradcheckOptions } from './gradcheck.js';
 import type { NDArray } from './ndarray.js';
 
-/** One input of a case: a tensor spec, and whether it is data (differentiable) or an int32/bool index/mask. */
+/**
+ * One input of a case: a tensor spec and its kind — 'float' data (differentiable, the default), a
+ * 'const' float that gets no gradient (e.g. an attention mask), or an int32/bool index or mask.
+ */
 export interface InputSpec extends TensorSpec {
-  kind?: 'float' | 'int32' | 'bool';
+  kind?: 'float' | 'const' | 'int32' | 'bool';
 }
 
 export interface OpCase<A> {
@@ -95,17 +97,18 @@ export function checkOp<A>(spec: CheckOpSpec<A>): void {
   );
 }
 
-function buildInput(s: InputSpec, dtype: 'float32' | 'float64', requiresGrad: boolean): Tensor {
+/** Build a case input: floats in the dtype under test (requiring grad unless 'const'), indices as they are. */
+export function buildInput(s: InputSpec, dtype: 'float32' | 'float64', requiresGrad: boolean): Tensor {
   const kind = s.kind ?? 'float';
-  if (kind !== 'float') return build(s, { dtype: kind });
-  return build(s, { dtype, requiresGrad });
+  if (kind === 'int32' || kind === 'bool') return build(s, { dtype: kind });
+  return build(s, { dtype, requiresGrad: requiresGrad && kind === 'float' });
 }
 
 function checkForward<A>(spec: CheckOpSpec<A>, c: OpCase<A>, dtype: 'float32' | 'float64'): void {
   const xs = c.inputs.map((s) => buildInput(s, dtype, false));
   const refInputs = c.inputs.map((s) => ({
     shape: s.shape,
-    data: s.values.map((v) => roundTo((s.kind ?? 'float') === 'float' ? dtype : (s.kind as DType), v)),
+    data: s.values.map((v) => roundTo(s.kind === 'int32' || s.kind === 'bool' ? s.kind : dtype, v)),
   }));
   const expected = spec.reference!(refInputs, c.attrs);
   const actual = spec.fn(xs, c.attrs);

@@ -7,6 +7,8 @@ import * as ew from './elementwise.js';
 import { cat, gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { linear, matmul } from './matmul.js';
 import { adamw } from './adamw.js';
+import { attention } from './attention.js';
+import { attentionBackward } from './attention_backward.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
 import { rmsNorm, rmsNormBackward } from './norm.js';
 import { rope } from './rope.js';
@@ -73,6 +75,8 @@ export const cpu = {
     crossEntropy,
     crossEntropyBackward,
     adamw,
+    attention,
+    attentionBackward,
     gather,
     scatterAdd,
     indexSelect,

@@ -1,10 +1,15 @@
 // The table of parallel tasks, shared by the calling thread and the workers: a job name maps to a
 // function of (args, task index, thread index). `runTasks` is the claim-and-run loop every thread uses.
 
+import { attentionForwardTask } from '../attention.js';
+import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
 import { gemmTask } from '../gemm.js';
 
 const TASKS = {
   gemm: gemmTask,
+  attentionForward: attentionForwardTask,
+  attentionDkDv: attentionDkDvTask,
+  attentionDq: attentionDqTask,
 } satisfies Record<string, (args: any, task: number, thread: number) => void>;
 
 export type TaskName = keyof typeof TASKS;
