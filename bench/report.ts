@@ -19,8 +19,15 @@ export interface Row {
   /** Floating-point operations or bytes moved per call, when the case defines them. */
   flops?: number;
   bytes?: number;
-  /** Set when the case is compared to a reference in the same run: reference median / this median. */
+  /** Tokens per call, for tokens/s. */
+  tokens?: number;
+  /** Threads the case ran with. */
+  threads?: number;
+  /** Set when the case is compared to a reference in the same run: its median, and reference median / this median. */
+  refMedianMs?: number;
   speedup?: number;
+  /** Rise of peak resident memory during one call, measured in a fresh process. */
+  peakBytes?: number;
 }
 
 export function machine() {
@@ -36,18 +43,23 @@ export function machine() {
 
 const gflops = (r: Row) => (r.flops === undefined ? '' : (r.flops / (r.medianMs * 1e6)).toFixed(2));
 const gbps = (r: Row) => (r.bytes === undefined ? '' : (r.bytes / (r.medianMs * 1e6)).toFixed(2));
+const tokps = (r: Row) => (r.tokens === undefined ? '' : Math.round((r.tokens * 1000) / r.medianMs).toLocaleString('en-US'));
+const mib = (r: Row) => (r.peakBytes === undefined ? '' : (r.peakBytes / 2 ** 20).toFixed(1));
 
-/** A fixed-width text table: case, dtype, median ± MAD, samples, GFLOP/s, GB/s. */
+/** A fixed-width text table: case, dtype, median ± MAD, samples, rates, peak memory, ratio to the reference. */
 export function formatTable(suite: string, rows: readonly Row[]): string {
-  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'GFLOP/s', 'GB/s', 'vs ref'];
+  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'threads', 'GFLOP/s', 'GB/s', 'tokens/s', 'peak MiB', 'vs ref'];
   const cells = rows.map((r) => [
     r.label,
     r.dtype,
     r.medianMs.toPrecision(4),
     r.madMs.toPrecision(2),
     String(r.samples),
+    r.threads === undefined ? '' : String(r.threads),
     gflops(r),
     gbps(r),
+    tokps(r),
+    mib(r),
     r.speedup === undefined ? '' : `${r.speedup.toFixed(2)}×`,
   ]);
   // Columns no case fills (no FLOP count, no reference in this run) are left out.
@@ -73,6 +85,7 @@ export function writeResults(suite: string, rows: readonly Row[], options: Recor
       ...r,
       gflops: r.flops === undefined ? undefined : r.flops / (r.medianMs * 1e6),
       gbps: r.bytes === undefined ? undefined : r.bytes / (r.medianMs * 1e6),
+      tokensPerSecond: r.tokens === undefined ? undefined : (r.tokens * 1000) / r.medianMs,
     })),
   };
   writeFileSync(`${path}.tmp`, JSON.stringify(body, null, 2) + '\n');

@@ -1,17 +1,18 @@
-// `npm run bench [-- suite ...] [--dtype float32|float64] [--time MS] [--quick] [--out DIR]`
-// Runs the named suites (all by default), prints a table per suite, writes bench/results/<suite>.json.
+// `npm run bench [-- suite ...] [--threads N] [--dtype float32|float64] [--time MS] [--quick] [--out DIR]`
+// Runs the named suites (all by default), prints a table per suite and writes bench/results/<suite>.json:
+// median and spread, GFLOP/s or GB/s, tokens/s, threads, dtype, peak memory, and the ratio against the
+// simple reference measured in the same run.
 
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { formatTable, machine, writeResults, type Row } from './report.js';
+import { setNumThreads } from '../kernels/cpu/threads/pool.js';
 import { measure } from './measure.js';
-import { elementwiseCases } from './suites/elementwise.js';
-import { matmulCases } from './suites/matmul.js';
-import type { BenchCase, SuiteOptions } from './suites/types.js';
+import { measurePeakMemory } from './peak_memory.js';
+import { formatTable, machine, writeResults, type Row } from './report.js';
+import { SUITES } from './suites/index.js';
+import type { SuiteOptions } from './suites/types.js';
 
-export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
-  matmul: matmulCases,
-  elementwise: elementwiseCases,
-};
+export { SUITES };
 
 export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
   const { values, positionals } = parseArgs({
@@ -20,28 +21,41 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
     options: {
       dtype: { type: 'string', default: 'float32' },
       time: { type: 'string', default: '500' },
+      threads: { type: 'string', default: String(availableParallelism()) },
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
     },
   });
   const dtype = values.dtype;
   if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`bench: --dtype must be float32 or float64, got ${dtype}`);
+  const threads = Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench: --threads must be a positive integer, got ${values.threads}`);
   const unknown = positionals.filter((s) => !(s in SUITES));
   if (unknown.length > 0) throw new Error(`bench: unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}`);
   const names = positionals.length > 0 ? positionals : Object.keys(SUITES);
-  const opts: SuiteOptions = { dtype, quick: values.quick };
+  const opts: SuiteOptions = { dtype, quick: values.quick, threads };
   const timeMs = Number(values.time);
   const m = machine();
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`);
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}; bench threads ${threads}`);
   const all: Record<string, Row[]> = {};
   for (const suite of names) {
     const rows: Row[] = [];
     for (const c of SUITES[suite]!(opts)) {
-      const t = await measure(c.label, c.run, { timeMs, minSamples: opts.quick ? 2 : 5 });
-      rows.push({ label: c.label, dtype, ...t, flops: c.flops, bytes: c.bytes });
+      const caseThreads = c.threads ?? threads;
+      setNumThreads(caseThreads);
+      const minSamples = opts.quick ? 2 : (c.minSamples ?? 5);
+      const t = await measure(c.label, c.run, { timeMs, minSamples });
+      const row: Row = { label: c.label, dtype, threads: caseThreads, ...t, flops: c.flops, bytes: c.bytes, tokens: c.tokens };
+      if (c.reference) {
+        const ref = await measure(`${c.label} (reference)`, c.reference, { timeMs, minSamples: opts.quick ? 1 : Math.min(minSamples, 3) });
+        row.refMedianMs = ref.medianMs;
+        row.speedup = ref.medianMs / t.medianMs;
+      }
+      if (c.peakMemory) row.peakBytes = measurePeakMemory(suite, c.label, opts);
+      rows.push(row);
     }
     console.log(`\n${formatTable(suite, rows)}`);
-    const path = writeResults(suite, rows, { dtype, timeMs, quick: opts.quick }, values.out);
+    const path = writeResults(suite, rows, { dtype, timeMs, quick: opts.quick, threads }, values.out);
     console.log(`wrote ${path}`);
     all[suite] = rows;
   }

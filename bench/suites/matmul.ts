@@ -1,32 +1,37 @@
-// matmul through the public API (what a model actually calls): square sizes, the x·wᵀ layout of
-// every HF linear layer (w stays [out, in], never copied), and a batched product.
+// matmul: the blocked GEMM on square sizes and on a real LLM-jp-4 8B shape (T×4096 · (14336×4096)ᵀ,
+// an MLP up-projection in HF's [out, in] layout), on one thread and on all of them, each against the
+// plain triple loop in the same run.
 
 import { noGrad, randn, type Tensor } from '../../core/index.js';
+import { matmulReference } from '../../kernels/cpu/matmul.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
-function square(n: number, dtype: SuiteOptions['dtype']): BenchCase {
-  const a = randn([n, n], { dtype });
-  const b = randn([n, n], { dtype });
-  return { label: `matmul ${n}x${n}x${n}`, run: () => noGrad(() => a.matmul(b)), flops: 2 * n ** 3 };
-}
-
-function linearLayout(m: number, k: number, n: number, dtype: SuiteOptions['dtype']): BenchCase {
-  const x = randn([m, k], { dtype });
-  const w = randn([n, k], { dtype });
-  return { label: `matmul x·wᵀ ${m}x${k}·(${n}x${k})ᵀ`, run: () => noGrad(() => x.matmul(w.mT)), flops: 2 * m * k * n };
-}
-
-function batched(b: number, n: number, dtype: SuiteOptions['dtype']): BenchCase {
-  const x: Tensor = randn([b, n, n], { dtype });
-  const y: Tensor = randn([b, n, n], { dtype });
-  return { label: `matmul batched ${b}x${n}x${n}x${n}`, run: () => noGrad(() => x.matmul(y)), flops: 2 * b * n ** 3 };
+function product(label: string, a: Tensor, b: Tensor, transB: boolean, threads: number, withRef: boolean): BenchCase {
+  const [M, K] = a.shape;
+  const N = transB ? b.shape[0] : b.shape[1];
+  const ins = [a.toBuf(), b.toBuf()] as Parameters<typeof matmulReference>[0];
+  return {
+    label: `${label} ${threads === 1 ? '1 thread' : `${threads} threads`}`,
+    run: () => noGrad(() => a.matmul(transB ? b.mT : b)),
+    flops: 2 * M * N * K,
+    threads,
+    reference: withRef ? () => matmulReference(ins, { transA: false, transB }, { shape: [M, N], dtype: a.dtype }) : undefined,
+    minSamples: M * N * K >= 512 ** 3 ? 3 : 5,
+  };
 }
 
 export function matmulCases(opts: SuiteOptions): BenchCase[] {
-  const sizes = opts.quick ? [32, 64] : [64, 128, 256, 512];
-  return [
-    ...sizes.map((n) => square(n, opts.dtype)),
-    linearLayout(opts.quick ? 16 : 128, opts.quick ? 64 : 512, opts.quick ? 64 : 512, opts.dtype),
-    batched(opts.quick ? 2 : 8, opts.quick ? 16 : 64, opts.dtype),
-  ];
+  const { dtype } = opts;
+  const sizes = opts.quick ? [48, 96] : [256, 512, 1024, 2048];
+  const cases: BenchCase[] = [];
+  for (const n of sizes) {
+    const a = randn([n, n], { dtype });
+    const b = randn([n, n], { dtype });
+    for (const threads of [...new Set([1, opts.threads])]) cases.push(product(`matmul ${n}x${n}x${n}`, a, b, false, threads, threads === 1 || n <= 1024));
+  }
+  const [T, C, I] = opts.quick ? [8, 64, 96] : [64, 4096, 14336];
+  const x = randn([T, C], { dtype });
+  const w = randn([I, C], { dtype });
+  cases.push(product(`matmul x·wᵀ ${T}x${C}·(${I}x${C})ᵀ`, x, w, true, opts.threads, true));
+  return cases;
 }

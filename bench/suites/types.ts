@@ -1,4 +1,5 @@
-// What a benchmark suite provides: cases, each a closure to time plus the work it does per call.
+// What a benchmark suite provides: cases, each a closure to time plus the work it does per call,
+// optionally the simple reference for the same work (timed in the same run, for the ratio column).
 
 import type { DType } from '../../core/index.js';
 
@@ -6,6 +7,8 @@ export interface SuiteOptions {
   dtype: Extract<DType, 'float32' | 'float64'>;
   /** Small sizes only: for checking that the suite runs, not for numbers. */
   quick: boolean;
+  /** Thread count for cases that do not fix their own. */
+  threads: number;
 }
 
 export interface BenchCase {
@@ -13,4 +16,14 @@ export interface BenchCase {
   run: () => unknown;
   flops?: number;
   bytes?: number;
+  /** Tokens processed per call, for tokens/s. */
+  tokens?: number;
+  /** Threads this case runs with (default: the suite option). */
+  threads?: number;
+  /** The plain/unfused computation of the same result; "vs ref" is its median over this one's. */
+  reference?: () => unknown;
+  /** Also measure the peak extra memory of one call, in a fresh process (see peak_memory.ts). */
+  peakMemory?: boolean;
+  /** Minimum samples (default 5); heavy cases take fewer. */
+  minSamples?: number;
 }

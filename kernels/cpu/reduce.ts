@@ -9,61 +9,64 @@ type CpuBuf = Buf<TypedArray>;
 type Axis = KernelAttrs['sum'];
 
 /**
- * Fold each row with `step(acc, value, j)`; `init` starts each row and `finish` maps the final
- * accumulator to the stored value. The accumulator is a JS number (float64) even for float32 input:
- * summing in double keeps float32 sums accurate to the last bit.
+ * Σ along the axis, accumulated in float64 (a JS number) even for float32 input, so float32 sums are
+ * accurate to the last bit. Reducing the last axis sums contiguous rows; any other axis adds whole
+ * contiguous [inner] rows into an accumulator, so the memory is still walked in order.
  */
-function reduceRows(
-  x: CpuBuf,
-  axis: number,
-  out: OutSpec,
-  init: () => number[],
-  step: (acc: number[], v: number, j: number) => void,
-  finish: (acc: number[]) => number,
-): CpuBuf {
+export const sum: Kernel<TypedArray, Axis> = ([x], { axis }, out) => {
+  const [outer, size, inner] = splitAt(x.shape, axis);
+  const src = x.data;
+  const dst = allocArray(out.dtype, outer * inner);
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) {
+      let s = 0;
+      for (let j = o * size; j < (o + 1) * size; j++) s += src[j];
+      dst[o] = s;
+    }
+  } else {
+    const acc = new Float64Array(inner);
+    for (let o = 0; o < outer; o++) {
+      acc.fill(0);
+      for (let j = 0; j < size; j++) {
+        const row = (o * size + j) * inner;
+        for (let i = 0; i < inner; i++) acc[i] += src[row + i];
+      }
+      dst.set(acc, o * inner);
+    }
+  }
+  return { data: dst, shape: out.shape, dtype: out.dtype };
+};
+
+/**
+ * The largest (or smallest) value along the axis, or its index. NaN wins, as in PyTorch (`v !== v`
+ * is the NaN test); on ties the first index wins.
+ */
+function extreme(x: CpuBuf, axis: number, out: OutSpec, largest: boolean, index: boolean): CpuBuf {
   const [outer, size, inner] = splitAt(x.shape, axis);
   const src = x.data;
   const dst = allocArray(out.dtype, outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
-      const acc = init();
       const base = o * size * inner + i;
-      for (let j = 0; j < size; j++) step(acc, src[base + j * inner], j);
-      dst[o * inner + i] = finish(acc);
+      let best = src[base];
+      let at = 0;
+      for (let j = 1; j < size && best === best; j++) {
+        const v = src[base + j * inner];
+        if (v !== v || (largest ? v > best : v < best)) {
+          best = v;
+          at = j;
+        }
+      }
+      dst[o * inner + i] = index ? at : best;
     }
   }
   return { data: dst, shape: out.shape, dtype: out.dtype };
 }
 
-export const sum: Kernel<TypedArray, Axis> = ([x], { axis }, out) =>
-  reduceRows(x!, axis, out, () => [0], (acc, v) => (acc[0] += v), (acc) => acc[0]);
-
-// NaN wins in max/min and argmax/argmin, as in PyTorch: `v !== v` is the NaN test.
-const better = (sgn: number) => (v: number, best: number) => v !== v || (best === best && sgn * (v - best) > 0);
-const isMax = better(1);
-const isMin = better(-1);
-
-export const max: Kernel<TypedArray, Axis> = ([x], { axis }, out) =>
-  reduceRows(x!, axis, out, () => [-Infinity, -1], pick(isMax), (acc) => acc[0]);
-
-export const min: Kernel<TypedArray, Axis> = ([x], { axis }, out) =>
-  reduceRows(x!, axis, out, () => [Infinity, -1], pick(isMin), (acc) => acc[0]);
-
-export const argmax: Kernel<TypedArray, Axis> = ([x], { axis }, out) =>
-  reduceRows(x!, axis, out, () => [-Infinity, -1], pick(isMax), (acc) => acc[1]);
-
-export const argmin: Kernel<TypedArray, Axis> = ([x], { axis }, out) =>
-  reduceRows(x!, axis, out, () => [Infinity, -1], pick(isMin), (acc) => acc[1]);
-
-/** acc = [best value, its index]; the first index wins ties. */
-function pick(isBetter: (v: number, best: number) => boolean) {
-  return (acc: number[], v: number, j: number) => {
-    if (acc[1] === -1 || isBetter(v, acc[0])) {
-      acc[0] = v;
-      acc[1] = j;
-    }
-  };
-}
+export const max: Kernel<TypedArray, Axis> = ([x], { axis }, out) => extreme(x, axis, out, true, false);
+export const min: Kernel<TypedArray, Axis> = ([x], { axis }, out) => extreme(x, axis, out, false, false);
+export const argmax: Kernel<TypedArray, Axis> = ([x], { axis }, out) => extreme(x, axis, out, true, true);
+export const argmin: Kernel<TypedArray, Axis> = ([x], { axis }, out) => extreme(x, axis, out, false, true);
 
 /** Row-wise transform: `f` reads a row (strided by `inner`) and writes the output row. */
 function mapRows(

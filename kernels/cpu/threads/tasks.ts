@@ -5,7 +5,19 @@ import { attentionForwardTask } from '../attention.js';
 import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
 import { gemmTask } from '../gemm.js';
 
+/**
+ * A diagnostic task, to check the pool itself: records which thread ran each task, optionally works
+ * for `spinMs` (so other threads get a chance to claim tasks), and fails on request.
+ */
+function probeTask(args: { ranOn: Int32Array; fail: number; spinMs?: number }, task: number, thread: number): void {
+  if (task === args.fail) throw new Error(`probe task ${task} failed on thread ${thread}`);
+  const until = performance.now() + (args.spinMs ?? 0);
+  while (performance.now() < until);
+  args.ranOn[task] = thread;
+}
+
 const TASKS = {
+  probe: probeTask,
   gemm: gemmTask,
   attentionForward: attentionForwardTask,
   attentionDkDv: attentionDkDvTask,

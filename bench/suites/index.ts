@@ -1,0 +1,16 @@
+// The benchmark suites by name: `npm run bench -- <name> ...` runs a subset.
+
+import { attentionCases } from './attention.js';
+import { elementwiseCases } from './elementwise.js';
+import { fusedCases } from './fused.js';
+import { layerCases } from './layer.js';
+import { matmulCases } from './matmul.js';
+import type { BenchCase, SuiteOptions } from './types.js';
+
+export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
+  matmul: matmulCases,
+  attention: attentionCases,
+  fused: fusedCases,
+  layer: layerCases,
+  elementwise: elementwiseCases,
+};
