@@ -1,6 +1,6 @@
 // matmul: the blocked GEMM on square sizes and on a real LLM-jp-4 8B shape (T×4096 · (14336×4096)ᵀ,
 // an MLP up-projection in HF's [out, in] layout), on one thread and on all of them, each against the
-// plain triple loop in the same run.
+// plain triple loop in the same run; and the one-token (decode) matrix-vector shape.
 
 import { noGrad, randn, type Tensor } from '../../core/index.js';
 import { matmulReference } from '../../kernels/cpu/matmul.js';
@@ -33,5 +33,7 @@ export function matmulCases(opts: SuiteOptions): BenchCase[] {
   const x = randn([T, C], { dtype });
   const w = randn([I, C], { dtype });
   cases.push(product(`matmul x·wᵀ ${T}x${C}·(${I}x${C})ᵀ`, x, w, true, opts.threads, true));
+  // Decoding one token: a matrix-vector product that streams the whole weight once.
+  cases.push(product(`matmul x·wᵀ 1x${C}·(${I}x${C})ᵀ (decode)`, x.narrow(0, 0, 1).contiguous(), w, true, opts.threads, true));
   return cases;
 }

@@ -136,6 +136,55 @@ function micro4x4(A: Float64Array, a: number, B: Float64Array, b: number, kc: nu
   for (let r = 0; r < mr; r++) for (let j = 0; j < nr; j++) C[c + r * ldc + j] += acc[r * NR + j];
 }
 
+/** Columns per task of the matrix-vector path. */
+export const GEMV_COLS = 512;
+
+/**
+ * For products with fewer than MR rows (decoding one token: x [1, K] · wᵀ) the 4×4 tile would waste
+ * most of its work and the packing would dominate, so each task takes GEMV_COLS columns and streams
+ * B once: with B stored [N, K] (x·wᵀ) each output is a dot product of two contiguous rows (four
+ * partial sums for instruction-level parallelism); with B stored [K, N] rows of B are added scaled.
+ */
+export function gemvTask(g: GemmArgs, task: number): void {
+  const batch = Math.floor(task / g.nTiles);
+  const j0 = (task - batch * g.nTiles) * GEMV_COLS;
+  const nc = Math.min(GEMV_COLS, g.N - j0);
+  const { a, b, c, M, N, K, sAi, sAp, sBp, sBj } = g;
+  const aOff = g.aOff[batch];
+  const bOff = g.bOff[batch];
+  const cTile = batch * M * N + j0;
+  for (let i = 0; i < M; i++) {
+    const ai = aOff + i * sAi;
+    const row = cTile + i * N;
+    if (sBp === 1) {
+      for (let j = 0; j < nc; j++) {
+        const bj = bOff + (j0 + j) * sBj;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let p = 0;
+        for (; p + 4 <= K; p += 4) {
+          s0 += a[ai + p * sAp] * b[bj + p];
+          s1 += a[ai + (p + 1) * sAp] * b[bj + p + 1];
+          s2 += a[ai + (p + 2) * sAp] * b[bj + p + 2];
+          s3 += a[ai + (p + 3) * sAp] * b[bj + p + 3];
+        }
+        for (; p < K; p++) s0 += a[ai + p * sAp] * b[bj + p];
+        c[row + j] = s0 + s1 + s2 + s3;
+      }
+    } else {
+      const acc = gemvRow.length >= nc ? gemvRow.fill(0, 0, nc) : (gemvRow = new Float64Array(nc));
+      for (let p = 0; p < K; p++) {
+        const ap = a[ai + p * sAp];
+        const bp = bOff + p * sBp + j0 * sBj;
+        for (let j = 0; j < nc; j++) acc[j] += ap * b[bp + j * sBj];
+      }
+      for (let j = 0; j < nc; j++) c[row + j] = acc[j];
+    }
+  }
+  if (g.bias !== null || g.residual !== null || g.activation !== 0) epilogue(g, cTile, M, nc, j0);
+}
+
+let gemvRow = new Float64Array(GEMV_COLS);
+
 const ACT: ((x: number) => number)[] = [
   (x) => x,
   (x) => x * sigmoid(x),

@@ -6,7 +6,7 @@
 import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
-import { ACTIVATIONS, gemmTask, gemmTaskCount, MC, NC, type GemmArgs } from './gemm.js';
+import { ACTIVATIONS, GEMV_COLS, gemmTask, gemmTaskCount, gemvTask, MC, MR, NC, type GemmArgs } from './gemm.js';
 import { allocFor, allocShared, asShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
 
@@ -95,6 +95,8 @@ function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: b
   const aOff = batchOffsets(outBatch, a.shape.slice(0, -2), M * K);
   const bOff = batchOffsets(outBatch, b.shape.slice(0, -2), K * N);
   const n = sizeOf(out.shape);
+  // Fewer rows than the register tile (e.g. one token's x·wᵀ): the matrix-vector path.
+  const vector = M < MR;
   const threaded = getNumThreads() > 1 && aOff.length * M * N * K >= matmulTuning.threadedMin;
   // Threads need every array they touch in shared memory.
   const share = <T extends TypedArray>(x: T): T => (threaded ? asShared(x) : x);
@@ -104,15 +106,16 @@ function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: b
   const args: GemmArgs = {
     a: share(a.data), b: share(b.data), c, M, N, K, aOff, bOff,
     sAi: transA ? 1 : K, sAp: transA ? M : 1, sBp: transB ? 1 : N, sBj: transB ? K : 1,
-    mTiles: Math.ceil(M / MC), nTiles: Math.ceil(N / NC),
+    mTiles: Math.ceil(M / MC), nTiles: vector ? Math.ceil(N / GEMV_COLS) : Math.ceil(N / NC),
     bias: ep.bias ? share(ep.bias.data) : null,
     residual: ep.residual ? share(ep.residual.data) : null,
     activation: ACTIVATIONS.indexOf(ep.activation),
     pre,
   };
-  const tasks = gemmTaskCount(args);
-  if (threaded) parallelFor('gemm', args, tasks);
-  else for (let t = 0; t < tasks; t++) gemmTask(args, t);
+  const tasks = vector ? aOff.length * args.nTiles : gemmTaskCount(args);
+  const [job, task] = vector ? (['gemv', gemvTask] as const) : (['gemm', gemmTask] as const);
+  if (threaded) parallelFor(job, args, tasks);
+  else for (let t = 0; t < tasks; t++) task(args, t);
   return { c, pre };
 }
 

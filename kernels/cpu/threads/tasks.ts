@@ -3,7 +3,7 @@
 
 import { attentionForwardTask } from '../attention.js';
 import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
-import { gemmTask } from '../gemm.js';
+import { gemmTask, gemvTask } from '../gemm.js';
 
 /**
  * A diagnostic task, to check the pool itself: records which thread ran each task, optionally works
@@ -19,6 +19,7 @@ function probeTask(args: { ranOn: Int32Array; fail: number; spinMs?: number }, t
 const TASKS = {
   probe: probeTask,
   gemm: gemmTask,
+  gemv: gemvTask,
   attentionForward: attentionForwardTask,
   attentionDkDv: attentionDkDvTask,
   attentionDq: attentionDqTask,
