@@ -19,6 +19,8 @@ export interface Row {
   /** Floating-point operations or bytes moved per call, when the case defines them. */
   flops?: number;
   bytes?: number;
+  /** UTF-8 text bytes per call, for text-processing cases (the tokenizer): reported as MB/s. */
+  textBytes?: number;
   /** Set when the case is compared to a reference in the same run: reference median / this median. */
   speedup?: number;
 }
@@ -36,10 +38,11 @@ export function machine() {
 
 const gflops = (r: Row) => (r.flops === undefined ? '' : (r.flops / (r.medianMs * 1e6)).toFixed(2));
 const gbps = (r: Row) => (r.bytes === undefined ? '' : (r.bytes / (r.medianMs * 1e6)).toFixed(2));
+const mbps = (r: Row) => (r.textBytes === undefined ? '' : (r.textBytes / (r.medianMs * 1e3)).toFixed(2));
 
-/** A fixed-width text table: case, dtype, median ± MAD, samples, GFLOP/s, GB/s. */
+/** A fixed-width text table: case, dtype, median ± MAD, samples, GFLOP/s, GB/s, MB/s of text. */
 export function formatTable(suite: string, rows: readonly Row[]): string {
-  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'GFLOP/s', 'GB/s', 'vs ref'];
+  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'GFLOP/s', 'GB/s', 'MB/s', 'vs ref'];
   const cells = rows.map((r) => [
     r.label,
     r.dtype,
@@ -48,6 +51,7 @@ export function formatTable(suite: string, rows: readonly Row[]): string {
     String(r.samples),
     gflops(r),
     gbps(r),
+    mbps(r),
     r.speedup === undefined ? '' : `${r.speedup.toFixed(2)}×`,
   ]);
   // Columns no case fills (no FLOP count, no reference in this run) are left out.
@@ -73,6 +77,7 @@ export function writeResults(suite: string, rows: readonly Row[], options: Recor
       ...r,
       gflops: r.flops === undefined ? undefined : r.flops / (r.medianMs * 1e6),
       gbps: r.bytes === undefined ? undefined : r.bytes / (r.medianMs * 1e6),
+      mbps: r.textBytes === undefined ? undefined : r.textBytes / (r.medianMs * 1e3),
     })),
   };
   writeFileSync(`${path}.tmp`, JSON.stringify(body, null, 2) + '\n');

@@ -6,11 +6,13 @@ import { formatTable, machine, writeResults, type Row } from './report.js';
 import { measure } from './measure.js';
 import { elementwiseCases } from './suites/elementwise.js';
 import { matmulCases } from './suites/matmul.js';
+import { tokenizerCases } from './suites/tokenizer.js';
 import type { BenchCase, SuiteOptions } from './suites/types.js';
 
 export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   matmul: matmulCases,
   elementwise: elementwiseCases,
+  tokenizer: tokenizerCases,
 };
 
 export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
@@ -38,7 +40,7 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
     const rows: Row[] = [];
     for (const c of SUITES[suite]!(opts)) {
       const t = await measure(c.label, c.run, { timeMs, minSamples: opts.quick ? 2 : 5 });
-      rows.push({ label: c.label, dtype, ...t, flops: c.flops, bytes: c.bytes });
+      rows.push({ label: c.label, dtype, ...t, flops: c.flops, bytes: c.bytes, textBytes: c.textBytes });
     }
     console.log(`\n${formatTable(suite, rows)}`);
     const path = writeResults(suite, rows, { dtype, timeMs, quick: opts.quick }, values.out);

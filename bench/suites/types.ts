@@ -13,4 +13,6 @@ export interface BenchCase {
   run: () => unknown;
   flops?: number;
   bytes?: number;
+  /** UTF-8 bytes of text processed per call (tokenizer cases), reported as MB/s. */
+  textBytes?: number;
 }
