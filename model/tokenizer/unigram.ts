@@ -170,6 +170,7 @@ export class SentencePieceModel {
    */
   private viterbi(normalized: string, value: Int32Array): number {
     this.ensureCapacity(normalized.length * 3 + 1);
+    // A lone surrogate (not valid Unicode, so SentencePiece never sees one) is encoded as U+FFFD.
     const size = new TextEncoder().encodeInto(normalized, this.bytes).written;
     const { bytes, best, from, nodeId, trie, nodeScore } = this;
     from.fill(-1, 0, size + 1);
