@@ -21,6 +21,8 @@ export interface Row {
   bytes?: number;
   /** Tokens per call, for tokens/s. */
   tokens?: number;
+  /** UTF-8 text bytes per call, for text-processing cases (the tokenizer): reported as MB/s. */
+  textBytes?: number;
   /** Threads the case ran with. */
   threads?: number;
   /** Set when the case is compared to a reference in the same run: its median, and reference median / this median. */
@@ -43,12 +45,13 @@ export function machine() {
 
 const gflops = (r: Row) => (r.flops === undefined ? '' : (r.flops / (r.medianMs * 1e6)).toFixed(2));
 const gbps = (r: Row) => (r.bytes === undefined ? '' : (r.bytes / (r.medianMs * 1e6)).toFixed(2));
+const mbps = (r: Row) => (r.textBytes === undefined ? '' : (r.textBytes / (r.medianMs * 1e3)).toFixed(2));
 const tokps = (r: Row) => (r.tokens === undefined ? '' : Math.round((r.tokens * 1000) / r.medianMs).toLocaleString('en-US'));
 const mib = (r: Row) => (r.peakBytes === undefined ? '' : (r.peakBytes / 2 ** 20).toFixed(1));
 
 /** A fixed-width text table: case, dtype, median ± MAD, samples, rates, peak memory, ratio to the reference. */
 export function formatTable(suite: string, rows: readonly Row[]): string {
-  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'threads', 'GFLOP/s', 'GB/s', 'tokens/s', 'peak MiB', 'vs ref'];
+  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'threads', 'GFLOP/s', 'GB/s', 'MB/s', 'tokens/s', 'peak MiB', 'vs ref'];
   const cells = rows.map((r) => [
     r.label,
     r.dtype,
@@ -58,6 +61,7 @@ export function formatTable(suite: string, rows: readonly Row[]): string {
     r.threads === undefined ? '' : String(r.threads),
     gflops(r),
     gbps(r),
+    mbps(r),
     tokps(r),
     mib(r),
     r.speedup === undefined ? '' : `${r.speedup.toFixed(2)}×`,
@@ -86,6 +90,7 @@ export function writeResults(suite: string, rows: readonly Row[], options: Recor
       gflops: r.flops === undefined ? undefined : r.flops / (r.medianMs * 1e6),
       gbps: r.bytes === undefined ? undefined : r.bytes / (r.medianMs * 1e6),
       tokensPerSecond: r.tokens === undefined ? undefined : (r.tokens * 1000) / r.medianMs,
+      mbps: r.textBytes === undefined ? undefined : r.textBytes / (r.medianMs * 1e3),
     })),
   };
   writeFileSync(`${path}.tmp`, JSON.stringify(body, null, 2) + '\n');

@@ -5,6 +5,7 @@ import { elementwiseCases } from './elementwise.js';
 import { fusedCases } from './fused.js';
 import { layerCases } from './layer.js';
 import { matmulCases } from './matmul.js';
+import { tokenizerCases } from './tokenizer.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
@@ -13,4 +14,5 @@ export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   fused: fusedCases,
   layer: layerCases,
   elementwise: elementwiseCases,
+  tokenizer: tokenizerCases,
 };

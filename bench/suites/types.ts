@@ -18,6 +18,8 @@ export interface BenchCase {
   bytes?: number;
   /** Tokens processed per call, for tokens/s. */
   tokens?: number;
+  /** UTF-8 bytes of text processed per call (tokenizer cases), reported as MB/s. */
+  textBytes?: number;
   /** Threads this case runs with (default: the suite option). */
   threads?: number;
   /** The plain/unfused computation of the same result; "vs ref" is its median over this one's. */
