@@ -1,9 +1,10 @@
 // Peak memory of one benchmark case, measured in a fresh process so nothing else inflates it: the
-// child builds the suite's inputs, then reports how much one call raised its peak resident set
-// (process.resourceUsage().maxRSS) — the call's extra memory beyond its inputs, to within the
-// allocator's page granularity.
+// child builds the suite's inputs, resets the kernel's resident-set high-water mark, runs the case once
+// and reports how far the peak rose above the resident size before the call — the call's extra
+// memory beyond its inputs, to page granularity. Linux only (/proc); elsewhere it is not reported.
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +13,8 @@ import { SUITES } from './suites/index.js';
 import type { SuiteOptions } from './suites/types.js';
 
 /** Run `suite`'s case `label` once in a child process; returns the rise of peak RSS in bytes. */
-export function measurePeakMemory(suite: string, label: string, opts: SuiteOptions): number {
+export function measurePeakMemory(suite: string, label: string, opts: SuiteOptions): number | undefined {
+  if (process.platform !== 'linux') return undefined;
   // The child runs this TypeScript file, so it needs tsx's loader whatever started the parent (tsx, vitest).
   const loader = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
   const args = ['--import', loader, fileURLToPath(import.meta.url), suite, label, JSON.stringify(opts)];
@@ -21,14 +23,23 @@ export function measurePeakMemory(suite: string, label: string, opts: SuiteOptio
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes;
 }
 
+/** A field of /proc/self/status in bytes (Linux). */
+function procStatus(field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error(`no ${field} in /proc/self/status`);
+  return Number(m[1]) * 1024;
+}
+
 function child(suite: string, label: string, opts: SuiteOptions): void {
   const found = SUITES[suite]!(opts).find((c) => c.label === label);
   if (!found) throw new Error(`no case '${label}' in suite '${suite}'`);
   setNumThreads(found.threads ?? opts.threads);
-  const before = process.resourceUsage().maxRSS;
+  // Building the suite (every case's inputs) set the high-water mark already: reset it to the current
+  // resident size (Linux: "5" > clear_refs), so the peak read afterwards is this call's alone.
+  writeFileSync('/proc/self/clear_refs', '5');
+  const before = procStatus('VmRSS');
   found.run();
-  const after = process.resourceUsage().maxRSS;
-  console.log(JSON.stringify({ bytes: (after - before) * 1024 }));
+  console.log(JSON.stringify({ bytes: Math.max(0, procStatus('VmHWM') - before) }));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

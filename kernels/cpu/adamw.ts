@@ -14,7 +14,9 @@ export const adamw: Kernel<TypedArray, KernelAttrs['adamw']> = ([p, g, m, v], a,
   const G = g.data;
   const M = m.data;
   const Vv = v.data;
-  const r = p.dtype === 'float32' ? Math.fround : (x: number) => x;
+  // A single closure with a loop-invariant branch, so V8 inlines it (see norm.ts).
+  const f32 = p.dtype === 'float32';
+  const r = (x: number) => (f32 ? Math.fround(x) : x);
   const decay = r(1 - a.lr * a.weightDecay);
   const stepSize = r(a.lr / (1 - a.beta1 ** a.step));
   const bc2Sqrt = r(Math.sqrt(1 - a.beta2 ** a.step));

@@ -37,6 +37,9 @@ export interface GemmArgs {
   sAp: number;
   sBp: number;
   sBj: number;
+  /** Tile size (at most MC × NC; smaller when that leaves threads without work) and the tile grid. */
+  mc: number;
+  nc: number;
   mTiles: number;
   nTiles: number;
   /** Epilogue: c = act(c + bias[j]) + residual[i, j]; `pre` receives c + bias before the activation. */
@@ -50,9 +53,18 @@ export interface GemmArgs {
 const ap = new Float64Array(MC * KC);
 const bp = new Float64Array(KC * NC);
 
-/** Number of tasks (C tiles over all batches) for a GEMM. */
-export function gemmTaskCount(g: Pick<GemmArgs, 'aOff' | 'mTiles' | 'nTiles'>): number {
-  return g.aOff.length * g.mTiles * g.nTiles;
+/**
+ * The tile size for a product: MC × NC, halved (the larger side first, down to 64) until there are at
+ * least two tiles per thread — a 256×256 product is one MC×NC tile, which would leave a core idle.
+ */
+export function tileSize(M: number, N: number, batch: number, threads: number): { mc: number; nc: number } {
+  let [mc, nc] = [MC, NC];
+  const tiles = () => batch * Math.ceil(M / mc) * Math.ceil(N / nc);
+  while (tiles() < 2 * threads && (mc > 64 || nc > 64)) {
+    if ((mc >= nc && mc > 64) || nc <= 64) mc /= 2;
+    else nc /= 2;
+  }
+  return { mc, nc };
 }
 
 /** Compute one MC×NC tile of C (all of K), then its epilogue. */
@@ -60,10 +72,10 @@ export function gemmTask(g: GemmArgs, task: number): void {
   const perBatch = g.mTiles * g.nTiles;
   const batch = Math.floor(task / perBatch);
   const tile = task - batch * perBatch;
-  const i0 = Math.floor(tile / g.nTiles) * MC;
-  const j0 = (tile % g.nTiles) * NC;
-  const mc = Math.min(MC, g.M - i0);
-  const nc = Math.min(NC, g.N - j0);
+  const i0 = Math.floor(tile / g.nTiles) * g.mc;
+  const j0 = (tile % g.nTiles) * g.nc;
+  const mc = Math.min(g.mc, g.M - i0);
+  const nc = Math.min(g.nc, g.N - j0);
   const cTile = batch * g.M * g.N + i0 * g.N + j0;
   for (let p0 = 0; p0 < g.K; p0 += KC) {
     const kc = Math.min(KC, g.K - p0);

@@ -6,7 +6,7 @@
 import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
-import { ACTIVATIONS, GEMV_COLS, gemmTask, gemmTaskCount, gemvTask, MC, MR, NC, type GemmArgs } from './gemm.js';
+import { ACTIVATIONS, GEMV_COLS, gemmTask, gemvTask, MR, tileSize, type GemmArgs } from './gemm.js';
 import { allocFor, allocShared, asShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
 
@@ -101,18 +101,20 @@ function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: b
   // Threads need every array they touch in shared memory.
   const share = <T extends TypedArray>(x: T): T => (threaded ? asShared(x) : x);
   const alloc = () => (threaded ? allocShared(out.dtype, n) : allocFor(out.dtype, n));
+  const tiles = tileSize(M, N, aOff.length, threaded ? getNumThreads() : 1);
   const c = alloc();
   const pre = ep.activation === 'none' ? null : alloc();
   const args: GemmArgs = {
     a: share(a.data), b: share(b.data), c, M, N, K, aOff, bOff,
     sAi: transA ? 1 : K, sAp: transA ? M : 1, sBp: transB ? 1 : N, sBj: transB ? K : 1,
-    mTiles: Math.ceil(M / MC), nTiles: vector ? Math.ceil(N / GEMV_COLS) : Math.ceil(N / NC),
+    ...tiles,
+    mTiles: Math.ceil(M / tiles.mc), nTiles: vector ? Math.ceil(N / GEMV_COLS) : Math.ceil(N / tiles.nc),
     bias: ep.bias ? share(ep.bias.data) : null,
     residual: ep.residual ? share(ep.residual.data) : null,
     activation: ACTIVATIONS.indexOf(ep.activation),
     pre,
   };
-  const tasks = vector ? aOff.length * args.nTiles : gemmTaskCount(args);
+  const tasks = aOff.length * (vector ? args.nTiles : args.mTiles * args.nTiles);
   const [job, task] = vector ? (['gemv', gemvTask] as const) : (['gemm', gemmTask] as const);
   if (threaded) parallelFor(job, args, tasks);
   else for (let t = 0; t < tasks; t++) task(args, t);

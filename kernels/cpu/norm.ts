@@ -6,8 +6,6 @@ import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
 import { allocFor } from './shared.js';
 
-const identity = (v: number) => v;
-
 /** y = w ⊙ (x · rstd), rstd = 1/√(mean(x²) + eps) per row; aux rstd. */
 export const rmsNorm: Kernel<TypedArray, KernelAttrs['rmsNorm']> = ([x, w], { eps }, out) => {
   const C = w.shape[0];
@@ -16,7 +14,10 @@ export const rmsNorm: Kernel<TypedArray, KernelAttrs['rmsNorm']> = ([x, w], { ep
   const W = w.data;
   const y = allocFor(out.dtype, X.length);
   const rstd = allocArray(out.dtype, rows);
-  const round = out.dtype === 'float32' ? Math.fround : identity;
+  // One closure with a loop-invariant branch: V8 inlines it. (A variable holding either Math.fround
+  // or an identity function is not inlined, and the loop runs 3× slower.)
+  const f32 = out.dtype === 'float32';
+  const round = (v: number) => (f32 ? Math.fround(v) : v);
   for (let r = 0; r < rows; r++) {
     const base = r * C;
     let ss = 0;
