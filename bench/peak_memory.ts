@@ -15,12 +15,15 @@ import type { SuiteOptions } from './suites/types.js';
 /** Run `suite`'s case `label` once in a child process; returns the rise of peak RSS in bytes. */
 export function measurePeakMemory(suite: string, label: string, opts: SuiteOptions): number | undefined {
   if (process.platform !== 'linux') return undefined;
-  // The child runs this TypeScript file, so it needs tsx's loader whatever started the parent (tsx, vitest).
-  const loader = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
-  const args = ['--import', loader, fileURLToPath(import.meta.url), suite, label, JSON.stringify(opts)];
+  const args = ['--import', tsxLoader(), fileURLToPath(import.meta.url), suite, label, JSON.stringify(opts)];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`peak memory of '${label}' failed: ${r.stderr.trim().split('\n').pop()}`);
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes;
+}
+
+/** tsx's loader, for child processes that run TypeScript whatever started the parent (tsx, vitest). */
+export function tsxLoader(): string {
+  return pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
 }
 
 /** A field of /proc/self/status in bytes (Linux). */

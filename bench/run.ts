@@ -3,11 +3,15 @@
 // median and spread, GFLOP/s or GB/s, tokens/s, threads, dtype, peak memory, and the ratio against the
 // simple reference measured in the same run.
 
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '../kernels/cpu/threads/pool.js';
 import { measure } from './measure.js';
-import { measurePeakMemory } from './peak_memory.js';
+import { measurePeakMemory, tsxLoader } from './peak_memory.js';
 import { formatTable, machine, writeResults, type Row } from './report.js';
 import { SUITES } from './suites/index.js';
 import type { SuiteOptions } from './suites/types.js';
@@ -37,6 +41,10 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
   const timeMs = Number(values.time);
   const m = machine();
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}; bench threads ${threads}`);
+  if (names.length > 1) {
+    const flags = ['--dtype', dtype, '--time', String(timeMs), '--threads', String(threads), ...(opts.quick ? ['--quick'] : [])];
+    return runIsolated(names, [...flags, ...(values.out ? ['--out', values.out] : [])], values.out);
+  }
   const all: Record<string, Row[]> = {};
   for (const suite of names) {
     const rows: Row[] = [];
@@ -58,6 +66,22 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
     const path = writeResults(suite, rows, { dtype, timeMs, quick: opts.quick, threads }, values.out);
     console.log(`wrote ${path}`);
     all[suite] = rows;
+  }
+  return all;
+}
+
+/**
+ * Several suites run one per fresh process: measured in one process, a suite's numbers depend on what
+ * ran before it (the JIT's type feedback, the heap) — ratios moved by up to 8× that way. Each child
+ * prints its own table and writes its JSON, which is read back here.
+ */
+function runIsolated(names: string[], flags: string[], outDir: string | undefined): Record<string, Row[]> {
+  const dir = outDir ?? join(dirname(fileURLToPath(import.meta.url)), 'results');
+  const all: Record<string, Row[]> = {};
+  for (const suite of names) {
+    const r = spawnSync(process.execPath, ['--import', tsxLoader(), fileURLToPath(import.meta.url), suite, ...flags], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`bench: suite ${suite} failed (exit ${r.status})`);
+    all[suite] = (JSON.parse(readFileSync(join(dir, `${suite}.json`), 'utf8')) as { rows: Row[] }).rows;
   }
   return all;
 }

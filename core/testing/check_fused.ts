@@ -4,10 +4,9 @@
 import fc from 'fast-check';
 import { noGrad } from '../grad_mode.js';
 import { Generator } from '../random.js';
-import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../creation.js';
-import { buildInput, countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
+import { assertValuesClose, buildInput, countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
 
 export interface CheckFusedSpec<A> {
   name: string;
@@ -59,14 +58,5 @@ export function checkFused<A>(spec: CheckFusedSpec<A>): void {
 
 /** Same shape, and every value within atol + rtol·|expected| (NaN matches NaN, ±∞ exactly). */
 export function assertTensorsClose(actual: Tensor, expected: Tensor, tol: Tolerance, label: string): void {
-  if (fmt(actual.shape) !== fmt(expected.shape)) throw new Error(`${label}: shape ${fmt(actual.shape)}, reference ${fmt(expected.shape)}`);
-  const a = actual.dataSync();
-  const e = expected.dataSync();
-  const bad: string[] = [];
-  e.forEach((ev, i) => {
-    const v = a[i];
-    const ok = Number.isNaN(ev) ? Number.isNaN(v) : !Number.isFinite(ev) ? v === ev : Math.abs(v - ev) <= tol.atol + tol.rtol * Math.abs(ev);
-    if (!ok) bad.push(`[${i}] got ${v}, reference ${ev}`);
-  });
-  if (bad.length > 0) throw new Error(`${label}: ${bad.length} of ${a.length} values differ:\n  ${bad.slice(0, 8).join('\n  ')}`);
+  assertValuesClose(actual.shape, actual.dataSync(), expected.shape, expected.dataSync(), tol, label);
 }

@@ -117,15 +117,19 @@ function checkForward<A>(spec: CheckOpSpec<A>, c: OpCase<A>, dtype: 'float32' | 
 
 /** Compare a tensor with a reference array: same shape, each value within tolerance (NaN matches NaN, ±∞ exactly). */
 export function assertClose(actual: Tensor, expected: NDArray, tol: Tolerance, label: string): void {
-  if (fmt(actual.shape) !== fmt(expected.shape)) {
-    throw new Error(`${label}: shape ${fmt(actual.shape)}, reference ${fmt(expected.shape)}`);
-  }
-  const a = actual.dataSync();
+  assertValuesClose(actual.shape, actual.dataSync(), expected.shape, expected.data, tol, label);
+}
+
+/** The element check both assertClose and assertTensorsClose use; throws listing the first mismatches. */
+export function assertValuesClose(
+  shape: readonly number[], values: ArrayLike<number>, expectedShape: readonly number[], expected: ArrayLike<number>, tol: Tolerance, label: string,
+): void {
+  if (fmt(shape) !== fmt(expectedShape)) throw new Error(`${label}: shape ${fmt(shape)}, reference ${fmt(expectedShape)}`);
   const bad: string[] = [];
-  expected.data.forEach((e, i) => {
-    const v = a[i];
+  for (let i = 0; i < expected.length; i++) {
+    const [v, e] = [values[i], expected[i]];
     const same = Number.isNaN(e) ? Number.isNaN(v) : !Number.isFinite(e) ? v === e : Math.abs(v - e) <= tol.atol + tol.rtol * Math.abs(e);
     if (!same) bad.push(`[${i}] got ${v}, expected ${e}`);
-  });
-  if (bad.length > 0) throw new Error(`${label}: ${bad.length} of ${a.length} values differ:\n  ${bad.slice(0, 8).join('\n  ')}`);
+  }
+  if (bad.length > 0) throw new Error(`${label}: ${bad.length} of ${values.length} values differ:\n  ${bad.slice(0, 8).join('\n  ')}`);
 }

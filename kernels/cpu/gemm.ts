@@ -79,8 +79,8 @@ export function gemmTask(g: GemmArgs, task: number): void {
   const cTile = batch * g.M * g.N + i0 * g.N + j0;
   for (let p0 = 0; p0 < g.K; p0 += KC) {
     const kc = Math.min(KC, g.K - p0);
-    packA(g.a, g.aOff[batch] + i0 * g.sAi + p0 * g.sAp, g.sAi, g.sAp, mc, kc);
-    packB(g.b, g.bOff[batch] + p0 * g.sBp + j0 * g.sBj, g.sBp, g.sBj, kc, nc);
+    pack(g.a, g.aOff[batch] + i0 * g.sAi + p0 * g.sAp, g.sAi, g.sAp, mc, kc, MR, ap); // A block, MR-row slivers
+    pack(g.b, g.bOff[batch] + p0 * g.sBp + j0 * g.sBj, g.sBj, g.sBp, nc, kc, NR, bp); // B block, NR-column slivers
     for (let jr = 0; jr < nc; jr += NR) {
       for (let ir = 0; ir < mc; ir += MR) {
         micro4x4(ap, ir * kc, bp, jr * kc, kc, g.c, cTile + ir * g.N + jr, g.N, Math.min(MR, mc - ir), Math.min(NR, nc - jr));
@@ -90,28 +90,18 @@ export function gemmTask(g: GemmArgs, task: number): void {
   if (g.bias !== null || g.residual !== null || g.activation !== 0) epilogue(g, cTile, mc, nc, j0);
 }
 
-/** A block (mc × kc at `off`) → MR-row slivers: ap[s·MR·kc + p·MR + r] = A(s·MR + r, p); missing rows are 0. */
-function packA(a: TypedArray, off: number, sAi: number, sAp: number, mc: number, kc: number): void {
-  for (let s = 0; s < mc; s += MR) {
-    const base = s * kc;
-    const rows = Math.min(MR, mc - s);
+/**
+ * Pack a block into slivers of `width` (MR rows of A, or NR columns of B) laid out depth-first:
+ * dst[s·kc + p·width + r] = src[off + (s + r)·sWide + p·sDeep], zero past `extent` — so the
+ * micro-kernel reads both operands contiguously whatever their strides or transposition.
+ */
+function pack(src: TypedArray, off: number, sWide: number, sDeep: number, extent: number, kc: number, width: number, dst: Float64Array): void {
+  for (let s = 0; s < extent; s += width) {
+    const valid = Math.min(width, extent - s);
     for (let p = 0; p < kc; p++) {
-      const src = off + s * sAi + p * sAp;
-      const dst = base + p * MR;
-      for (let r = 0; r < MR; r++) ap[dst + r] = r < rows ? a[src + r * sAi] : 0;
-    }
-  }
-}
-
-/** B block (kc × nc at `off`) → NR-column slivers: bp[t·NR·kc + p·NR + c] = B(p, t·NR + c); missing columns are 0. */
-function packB(b: TypedArray, off: number, sBp: number, sBj: number, kc: number, nc: number): void {
-  for (let t = 0; t < nc; t += NR) {
-    const base = t * kc;
-    const cols = Math.min(NR, nc - t);
-    for (let p = 0; p < kc; p++) {
-      const src = off + p * sBp + t * sBj;
-      const dst = base + p * NR;
-      for (let c = 0; c < NR; c++) bp[dst + c] = c < cols ? b[src + c * sBj] : 0;
+      const from = off + s * sWide + p * sDeep;
+      const to = s * kc + p * width;
+      for (let r = 0; r < width; r++) dst[to + r] = r < valid ? src[from + r * sWide] : 0;
     }
   }
 }
