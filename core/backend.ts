@@ -27,3 +27,6 @@ export function withBackend<T>(backend: Backend<any>, fn: () => T): T {
 }
 
 export { cpu };
+
+/** Threads the CPU kernels use (the caller included): LLMJP4_THREADS, else every core; setNumThreads(1) = single-threaded. */
+export { getNumThreads, setNumThreads } from '../kernels/cpu/threads/pool.js';

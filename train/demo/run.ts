@@ -46,7 +46,7 @@ export async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      steps: { type: 'string', default: '1000' },
+      steps: { type: 'string', default: '2000' },
       batch: { type: 'string', default: '64' },
       lr: { type: 'string', default: '3e-3' },
       seed: { type: 'string', default: '0' },
