@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastShapes, linear, randn, type Tensor } from '../../../core/index.js';
-import { broadcastShapes as broadcastShapeArb, checkFused, checkProperty, shape, tensorSpec } from '../../../core/testing/index.js';
+import { broadcastShapes as broadcastShapeArb, checkFused, checkOp, checkProperty, shape, tensorSpec } from '../../../core/testing/index.js';
 import { KC, MC, NC } from '../../../kernels/cpu/gemm.js';
 import { matmul, matmulReference, matmulTuning } from '../../../kernels/cpu/matmul.js';
 import { getNumThreads, poolStats, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
@@ -103,6 +103,15 @@ describe('fused linear = matmul + bias + activation + residual', () => {
         .tuple(tensorSpec([...lead, inF]), tensorSpec([outF, inF]), tensorSpec([outF]), tensorSpec([...lead, outF]))
         .map(([x, w, b, r]) => ({ inputs: [x, w, ...(bias ? [b] : []), ...(residual ? [r] : [])], attrs: { bias, residual, activation } })),
     );
+
+  it('gradients = float64 finite differences (bias, residual, every activation)', () => {
+    checkOp({
+      name: 'linear',
+      cases,
+      fn: ([x, w, ...rest], { bias, residual, activation }) =>
+        linear(x, w, bias ? rest[0] : undefined, { activation, residual: residual ? rest[bias ? 1 : 0] : undefined }),
+    });
+  });
 
   it('forward and every gradient, float32 and float64', () => {
     checkFused({
