@@ -110,6 +110,14 @@ export interface KernelAttrs {
   attention: AttentionAttrs;
   /** inputs q, k, v, out, lse, dout (, mask) → [dq | dk | dv] packed. */
   attentionBackward: AttentionAttrs;
+  /**
+   * Mixture-of-experts SwiGLU over inputs x [N, H], weights [N, K], indices [N, K] (int32), stacked
+   * expert weights gate and up [E, I, H] and down [E, H, I]: y[n] = Σ_j weights[n, j]·expert_{indices[n, j]}(x[n]).
+   * At most `capacity` assignments per expert (−1: no limit). Aux: `plan` (int32), `G`, `U`, `Y`.
+   */
+  moe: { capacity: number };
+  /** inputs x, weights, gate, up, down, plan, G, U, Y, dy → [dx | dweights | dgate | dup | ddown] packed. */
+  moeBackward: Record<string, never>;
   /** In place on inputs p, g, m, v (decoupled weight decay, bias-corrected moments); returns p. */
   adamw: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number };
   // indexing; index buffers are int32

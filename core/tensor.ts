@@ -241,6 +241,7 @@ export class Tensor {
   expandAs(other: Tensor): Tensor { return ops.expand(this, other.shape); }
   narrow(axis: number, start: number, length: number): Tensor { return ops.narrow(this, axis, start, length); }
   slice(axis: number, start?: number, end?: number): Tensor { return ops.slice(this, axis, start, end); }
+  select(axis: number, index: number): Tensor { return ops.select(this, axis, index); }
   squeeze(axis?: number): Tensor { return ops.squeeze(this, axis); }
   unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
   flatten(start = 0, end = -1): Tensor { return ops.flatten(this, start, end); }

@@ -5,6 +5,7 @@ import { elementwiseCases } from './elementwise.js';
 import { fusedCases } from './fused.js';
 import { layerCases } from './layer.js';
 import { matmulCases } from './matmul.js';
+import { moeCases } from './moe.js';
 import { tokenizerCases } from './tokenizer.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
@@ -13,6 +14,7 @@ export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   attention: attentionCases,
   fused: fusedCases,
   layer: layerCases,
+  moe: moeCases,
   elementwise: elementwiseCases,
   tokenizer: tokenizerCases,
 };

@@ -11,6 +11,8 @@ export function packedBackwardOp<I extends string, A>(name: string, inputs: read
     name,
     inputs,
     shape: (s) => [parts(s).reduce((n, p) => n + p.reduce((a, b) => a * b, 1), 0)],
+    // The gradients have the dtype of the first input (the data); others may be int32 bookkeeping.
+    dtype: (d) => d[inputs[0]],
   };
 }
 

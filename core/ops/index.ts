@@ -19,3 +19,5 @@ export * from './rms_norm.js';
 export * from './rope.js';
 export * from './swiglu.js';
 export * from './attention.js';
+export * from './moe.js';
+export * from './moe_router.js';

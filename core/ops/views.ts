@@ -168,6 +168,14 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   return apply(Narrow, { x }, { axis: a, start: s, length });
 }
 
+/** x[..., index, ...] along `axis`, as a view without that axis (torch.select). */
+export function select(x: Tensor, axis: number, index: number): Tensor {
+  const a = normalizeAxis('select', axis, x.ndim);
+  const i = index < 0 ? index + x.shape[a] : index;
+  if (!Number.isInteger(i) || i < 0 || i >= x.shape[a]) throw new Error(`select: index ${index} is out of range for axis ${axis} of size ${x.shape[a]}`);
+  return squeeze(narrow(x, a, i, 1), a);
+}
+
 /** Python-style x[start:end] along an axis: negative indices count from the end, out-of-range clamps. */
 export function slice(x: Tensor, axis: number, start = 0, end?: number): Tensor {
   const a = normalizeAxis('slice', axis, x.ndim);

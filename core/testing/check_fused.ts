@@ -38,17 +38,17 @@ export function checkFused<A>(spec: CheckFusedSpec<A>): void {
         const yf = spec.fused(xf, c.attrs);
         const yr = spec.reference(xr, c.attrs);
         assertTensorsClose(yf, yr, tol, `${spec.name} (${dtype} forward)`);
-        if (!wantGrad || !yf.requiresGrad) continue;
+        if (!wantGrad || (!yf.requiresGrad && !yr.requiresGrad)) continue;
         // One random cotangent for both: d/dx Σ r·y compares the whole vector–Jacobian product.
         const g = new Generator(7);
         const r = noGrad(() => tensor(Float64Array.from({ length: yf.numel() }, () => 2 * g.nextFloat64() - 1), { shape: yf.shape }).to(dtype));
-        yf.mul(r).sum().backward();
-        yr.mul(r).sum().backward();
+        if (yf.requiresGrad) yf.mul(r).sum().backward();
+        if (yr.requiresGrad) yr.mul(r).sum().backward();
+        // An input the graph never reached has no gradient, which counts as an all-zero one.
+        const gradOf = (x: Tensor) => x.grad ?? noGrad(() => x.mul(0));
         xf.forEach((x, i) => {
           if (!x.requiresGrad) return;
-          const label = `${spec.name} (${dtype} gradient of input ${i})`;
-          if (!x.grad || !xr[i].grad) throw new Error(`${label}: missing (fused ${!!x.grad}, reference ${!!xr[i].grad})`);
-          assertTensorsClose(x.grad, xr[i].grad!, tol, label);
+          assertTensorsClose(gradOf(x), gradOf(xr[i]), tol, `${spec.name} (${dtype} gradient of input ${i})`);
         });
       }
     }),

@@ -10,6 +10,8 @@ import { adamw } from './adamw.js';
 import { attention } from './attention.js';
 import { attentionBackward } from './attention_backward.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
+import { moe } from './moe.js';
+import { moeBackward } from './moe_backward.js';
 import { rmsNorm, rmsNormBackward } from './norm.js';
 import { rope } from './rope.js';
 import { asShared, SHARED_MIN } from './shared.js';
@@ -75,6 +77,8 @@ export const cpu = {
     crossEntropy,
     crossEntropyBackward,
     adamw,
+    moe,
+    moeBackward,
     attention,
     attentionBackward,
     gather,

@@ -7,7 +7,7 @@ import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
 import { ACTIVATIONS, GEMV_COLS, gemmTask, gemvTask, MR, tileSize, type GemmArgs } from './gemm.js';
-import { allocFor, allocShared, asShared } from './shared.js';
+import { allocFor, allocShared, asShared, isShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
 
 type CpuBuf = Buf<TypedArray>;
@@ -81,14 +81,20 @@ export const matmulReference: Kernel<TypedArray, KernelAttrs['matmul']> = ([a, b
  */
 export const matmulTuning = { blockedMin: 32 * 32 * 32, threadedMin: 1 << 21 };
 
-interface Epilogue {
+export interface Epilogue {
   bias: Buf<TypedArray> | null;
   residual: Buf<TypedArray> | null;
   activation: KernelAttrs['linear']['activation'];
 }
 
-/** Run C = op(A)·op(B) (+ epilogue) through the blocked GEMM, threaded when large. Returns C and, with an activation, the pre-activation. */
-function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: boolean, out: OutSpec, ep: Epilogue) {
+export const NO_EPILOGUE: Epilogue = { bias: null, residual: null, activation: 'none' };
+
+/**
+ * Run C = op(A)·op(B) (+ epilogue) through the blocked GEMM, threaded when large. Returns C and, with an
+ * activation, the pre-activation. `into`, when given, is a zero-filled array (e.g. one expert's rows of a
+ * larger buffer) that receives C instead of a new allocation.
+ */
+export function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: boolean, out: OutSpec, ep: Epilogue, into?: TypedArray) {
   const [M, N] = out.shape.slice(-2) as [number, number];
   const K = transA ? a.shape.at(-2)! : a.shape.at(-1)!;
   const outBatch = out.shape.slice(0, -2);
@@ -102,7 +108,8 @@ function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: b
   const share = <T extends TypedArray>(x: T): T => (threaded ? asShared(x) : x);
   const alloc = () => (threaded ? allocShared(out.dtype, n) : allocFor(out.dtype, n));
   const tiles = tileSize(M, N, aOff.length, threaded ? getNumThreads() : 1);
-  const c = alloc();
+  // Workers can only write into shared memory: an ordinary `into` is filled through a shared scratch.
+  const c = into && (!threaded || isShared(into)) ? into : alloc();
   const pre = ep.activation === 'none' ? null : alloc();
   const args: GemmArgs = {
     a: share(a.data), b: share(b.data), c, M, N, K, aOff, bOff,
@@ -118,7 +125,8 @@ function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: b
   const [job, task] = vector ? (['gemv', gemvTask] as const) : (['gemm', gemmTask] as const);
   if (threaded) parallelFor(job, args, tasks);
   else for (let t = 0; t < tasks; t++) task(args, t);
-  return { c, pre };
+  if (into && c !== into) into.set(c);
+  return { c: into ?? c, pre };
 }
 
 /** The table's matmul: the plain loop for tiny products, the blocked (and threaded) GEMM otherwise. */
@@ -126,7 +134,7 @@ export const matmul: Kernel<TypedArray, KernelAttrs['matmul']> = (inputs, attrs,
   const [a, b] = inputs;
   const K = attrs.transA ? a.shape.at(-2)! : a.shape.at(-1)!;
   if (sizeOf(out.shape) * K < matmulTuning.blockedMin) return matmulReference(inputs, attrs, out);
-  const { c } = gemm(a, b, attrs.transA, attrs.transB, out, { bias: null, residual: null, activation: 'none' });
+  const { c } = gemm(a, b, attrs.transA, attrs.transB, out, NO_EPILOGUE);
   return { data: c, shape: out.shape, dtype: out.dtype };
 };
 

@@ -1,0 +1,78 @@
+// Mixture-of-experts SwiGLU on the CPU, the way grouped-GEMM MoE kernels (Megatron) do it: sort the
+// token→expert assignments by expert, gather each expert's rows into one contiguous block, run the
+// expert's gate/up/down projections as three blocked GEMMs over exactly its rows (no padding to a
+// capacity), then scatter-add the outputs back, each scaled by its routing weight.
+
+import type { TypedArray } from '../../core/dtype.js';
+import type { Buf, Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import { sigmoid } from './math.js';
+import { gemm, NO_EPILOGUE } from './matmul.js';
+import { encodePlan, planAssignments, type MoePlan } from './moe_plan.js';
+import { allocFor } from './shared.js';
+
+type CpuBuf = Buf<TypedArray>;
+
+/** Rows [o, o + c) of a row-major [rows, width] array, as a buffer. */
+export function rows(data: TypedArray, o: number, c: number, width: number, dtype: CpuBuf['dtype']): CpuBuf {
+  return { data: data.subarray(o * width, (o + c) * width), shape: [c, width], dtype };
+}
+
+/** Expert e's [R, C] matrix from a stacked [E, R, C] weight. */
+export function expert(w: CpuBuf, e: number): CpuBuf {
+  const [, R, C] = w.shape;
+  return { data: w.data.subarray(e * R * C, (e + 1) * R * C), shape: [R, C], dtype: w.dtype };
+}
+
+/** Xs[r] = x[rowToken[r]]: the tokens in expert-sorted order. */
+export function gatherRows(x: CpuBuf, plan: MoePlan, H: number): TypedArray {
+  const xs = allocFor(x.dtype, plan.A * H);
+  for (let r = 0; r < plan.A; r++) xs.set(x.data.subarray(plan.rowToken[r] * H, (plan.rowToken[r] + 1) * H), r * H);
+  return xs;
+}
+
+/** h = silu(g)·u over one expert's rows. */
+export function swigluRows(G: TypedArray, U: TypedArray, h: TypedArray, n: number): void {
+  for (let i = 0; i < n; i++) h[i] = G[i] * sigmoid(G[i]) * U[i];
+}
+
+export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }, spec) => {
+  const [x, weights, indices, gateW, upW, downW] = inputs;
+  const [N, H] = x.shape;
+  const K = indices.shape[1];
+  const [E, I] = gateW.shape;
+  const dt = spec.dtype;
+  const plan = planAssignments(indices.data, N, K, E, capacity);
+  const xs = gatherRows(x, plan, H);
+  const G = allocFor(dt, plan.A * I);
+  const U = allocFor(dt, plan.A * I);
+  const Y = allocFor(dt, plan.A * H);
+  let hidden = allocFor(dt, 0);
+  for (let e = 0; e < E; e++) {
+    const [o, c] = [plan.offsets[e], plan.offsets[e + 1] - plan.offsets[e]];
+    if (c === 0) continue;
+    const xe = rows(xs, o, c, H, dt);
+    gemm(xe, expert(gateW, e), false, true, { shape: [c, I], dtype: dt }, NO_EPILOGUE, G.subarray(o * I, (o + c) * I));
+    gemm(xe, expert(upW, e), false, true, { shape: [c, I], dtype: dt }, NO_EPILOGUE, U.subarray(o * I, (o + c) * I));
+    if (hidden.length < c * I) hidden = allocFor(dt, c * I);
+    swigluRows(G.subarray(o * I), U.subarray(o * I), hidden, c * I);
+    gemm(rows(hidden, 0, c, I, dt), expert(downW, e), false, true, { shape: [c, H], dtype: dt }, NO_EPILOGUE, Y.subarray(o * H, (o + c) * H));
+  }
+  // Combine: y[token] += weight · expert output, in expert order (as HF's index_add_ loop).
+  const y = allocFor(dt, N * H);
+  for (let r = 0; r < plan.A; r++) {
+    const t = plan.rowToken[r];
+    const w = weights.data[t * K + plan.rowSlot[r]];
+    for (let d = 0; d < H; d++) y[t * H + d] += w * Y[r * H + d];
+  }
+  const planData = encodePlan(plan);
+  return {
+    out: { data: y, shape: spec.shape, dtype: dt },
+    aux: {
+      plan: { data: planData, shape: [planData.length], dtype: 'int32' },
+      G: { data: G, shape: [plan.A, I], dtype: dt },
+      U: { data: U, shape: [plan.A, I], dtype: dt },
+      Y: { data: Y, shape: [plan.A, H], dtype: dt },
+    },
+  };
+};
+
