@@ -1,17 +1,20 @@
 // Write a file so that readers see either the old contents or the new, never a torn file: write a
-// temporary file beside it, flush it to disk, then rename over the target (atomic on POSIX).
+// temporary file beside it, flush it to disk, then rename over the target (atomic on POSIX), and flush
+// the directory so the rename itself survives a crash.
 
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** Write through `fill(write)` into a temporary file, fsync it, and rename it over `path`. */
+export function writeAtomicWith(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fill((bytes) => {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    });
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -20,4 +23,22 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
   closeSync(fd);
   renameSync(tmp, path);
+  syncDir(dirname(path));
+}
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  writeAtomicWith(path, (write) => write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/** fsync a directory (makes a rename durable); a no-op where the platform cannot open directories. */
+export function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Windows cannot fsync a directory; the rename is still atomic there.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

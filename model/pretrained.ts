@@ -1,0 +1,137 @@
+// Hugging Face checkpoints in and out: a folder with config.json and model.safetensors (or shards
+// model-0000i-of-0000n.safetensors with model.safetensors.index.json), HF parameter names, and
+// `__metadata__.format = "pt"` so transformers' `from_pretrained` accepts it. Every file is written
+// atomically; config.json is written last, so a folder with a config has complete weights.
+
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tensor, type Tensor } from '../core/index.js';
+import { createModel, type CausalLM, type ModelOptions } from './causal_lm.js';
+import { configToJSON, parseConfig, type ModelConfig } from './config.js';
+import { writeFileAtomic } from './io/atomic_write.js';
+import { SafetensorsFile } from './io/safetensors_read.js';
+import { saveSafetensors, storedBytes, type WriteOptions } from './io/safetensors_write.js';
+
+export const WEIGHTS_NAME = 'model.safetensors';
+export const WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
+export const CONFIG_NAME = 'config.json';
+
+export interface SaveOptions {
+  /** Split the weights into shards of at most this many bytes (HF's default is 5 GB). */
+  maxShardBytes?: number;
+  /** Store floating parameters as F32 (default), F16, BF16 or F64. */
+  floatDtype?: WriteOptions['floatDtype'];
+}
+
+/** Read config.json from a checkpoint folder. */
+export function loadConfig(dir: string): ModelConfig {
+  const path = join(dir, CONFIG_NAME);
+  if (!existsSync(path)) throw new Error(`fromPretrained: ${dir} has no ${CONFIG_NAME}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseConfig(json as Record<string, unknown>);
+}
+
+/** Which file holds each tensor (one file, or the shard index's weight_map). */
+export function weightFiles(dir: string): Map<string, string> {
+  const index = join(dir, WEIGHTS_INDEX_NAME);
+  const single = join(dir, WEIGHTS_NAME);
+  const out = new Map<string, string>();
+  if (existsSync(index)) {
+    let json: { weight_map?: Record<string, unknown> };
+    try {
+      json = JSON.parse(readFileSync(index, 'utf8'));
+    } catch (e) {
+      throw new Error(`${index}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!json.weight_map || typeof json.weight_map !== 'object') throw new Error(`${index}: no weight_map`);
+    for (const [name, file] of Object.entries(json.weight_map)) {
+      if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
+      out.set(name, join(dir, file));
+    }
+    return out;
+  }
+  if (!existsSync(single)) throw new Error(`fromPretrained: ${dir} has neither ${WEIGHTS_NAME} nor ${WEIGHTS_INDEX_NAME}`);
+  const f = SafetensorsFile.open(single);
+  for (const name of f.tensors.keys()) out.set(name, single);
+  f.close();
+  return out;
+}
+
+/** Open every file of a checkpoint and return a getter by HF name (files stay open until `close`). */
+export function openWeights(dir: string): { get: (name: string) => Tensor | undefined; names: string[]; close: () => void } {
+  const where = weightFiles(dir);
+  const files = new Map<string, SafetensorsFile>();
+  const open = (path: string) => {
+    let f = files.get(path);
+    if (!f) files.set(path, (f = SafetensorsFile.open(path)));
+    return f;
+  };
+  return {
+    names: [...where.keys()],
+    get: (name) => {
+      const path = where.get(name);
+      if (!path) return undefined;
+      const r = open(path).read(name);
+      return tensor(r.data, { shape: r.shape, dtype: r.dtype });
+    },
+    close: () => files.forEach((f) => f.close()),
+  };
+}
+
+/** Build the model a checkpoint folder describes and load its weights (strict: missing and unexpected keys are errors). */
+export function fromPretrained(dir: string, opts: ModelOptions = {}): CausalLM {
+  const config = loadConfig(dir);
+  const model = createModel(config, opts);
+  const w = openWeights(dir);
+  try {
+    const used = model.loadStateDict(w.get, model.dtype);
+    const extra = w.names.filter((n) => !used.has(n) && !n.endsWith('rotary_emb.inv_freq'));
+    if (extra.length > 0) {
+      throw new Error(`fromPretrained: ${dir} has ${extra.length} tensor(s) this ${config.model_type} config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+    }
+  } finally {
+    w.close();
+  }
+  return model;
+}
+
+/** Write config.json and the weights (one file, or shards with an index) in the HF layout. */
+export function savePretrained(model: CausalLM, dir: string, opts: SaveOptions = {}): void {
+  const state = model.stateDict();
+  const wopts: WriteOptions = { metadata: { format: 'pt' }, floatDtype: opts.floatDtype };
+  const shards = shard(state, opts.maxShardBytes ?? 5e9, wopts);
+  if (shards.length === 1) {
+    saveSafetensors(join(dir, WEIGHTS_NAME), shards[0], wopts);
+    rmSync(join(dir, WEIGHTS_INDEX_NAME), { force: true });
+  } else {
+    const n = shards.length;
+    const name = (i: number) => `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+    const weightMap: Record<string, string> = {};
+    let total = 0;
+    shards.forEach((s, i) => {
+      saveSafetensors(join(dir, name(i)), s, wopts);
+      for (const [k, t] of s) (weightMap[k] = name(i)), (total += storedBytes(t, wopts));
+    });
+    writeFileAtomic(join(dir, WEIGHTS_INDEX_NAME), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+    rmSync(join(dir, WEIGHTS_NAME), { force: true });
+  }
+  writeFileAtomic(join(dir, CONFIG_NAME), JSON.stringify(configToJSON(model.config), null, 2) + '\n');
+}
+
+/** Greedy sharding in state-dict order, as HF does: start a new shard when the next tensor would overflow. */
+function shard(state: Map<string, Tensor>, maxBytes: number, wopts: WriteOptions): Map<string, Tensor>[] {
+  const out: Map<string, Tensor>[] = [new Map()];
+  let size = 0;
+  for (const [k, t] of state) {
+    const b = storedBytes(t, wopts);
+    if (size > 0 && size + b > maxBytes) out.push(new Map()), (size = 0);
+    out[out.length - 1].set(k, t);
+    size += b;
+  }
+  return out;
+}
