@@ -54,11 +54,11 @@ const ap = new Float64Array(MC * KC);
 const bp = new Float64Array(KC * NC);
 
 /**
- * The tile size for a product: MC × NC, halved (the larger side first, down to 64) until there are at
+ * The tile size for a product: `max` (MC × NC here, the WebAssembly path passes its own), halved (the larger side first, down to 64) until there are at
  * least two tiles per thread — a 256×256 product is one MC×NC tile, which would leave a core idle.
  */
-export function tileSize(M: number, N: number, batch: number, threads: number): { mc: number; nc: number } {
-  let [mc, nc] = [MC, NC];
+export function tileSize(M: number, N: number, batch: number, threads: number, max = { mc: MC, nc: NC }): { mc: number; nc: number } {
+  let [mc, nc] = [max.mc, max.nc];
   const tiles = () => batch * Math.ceil(M / mc) * Math.ceil(N / nc);
   while (tiles() < 2 * threads && (mc > 64 || nc > 64)) {
     if ((mc >= nc && mc > 64) || nc <= 64) mc /= 2;
@@ -195,7 +195,7 @@ const ACT: ((x: number) => number)[] = [
 ];
 
 /** c = act(c + bias[j]) + residual, over one finished tile; `pre` keeps the value before the activation. */
-function epilogue(g: GemmArgs, cTile: number, mc: number, nc: number, j0: number): void {
+export function epilogue(g: GemmArgs, cTile: number, mc: number, nc: number, j0: number): void {
   const act = ACT[g.activation];
   const { c, bias, residual, pre } = g;
   for (let i = 0; i < mc; i++) {
