@@ -11,8 +11,12 @@ import { reserveBytes, WASM_MAX_BYTES, type WasmThread } from './runtime.js';
 export const F32_BYTES = 4;
 export const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
-/** Packed data of every kv group in one job is kept under this (a chunk has at least one group). */
-const CHUNK_BYTES = 256 * 2 ** 20;
+/**
+ * Packed data of the kv groups in one job is kept under `chunkBytes` (a chunk has at least one
+ * group): 256 MiB holds ten groups at T = 8192, HS = 128, 4 query heads per kv head. Exported so
+ * tests can force many chunks on small shapes.
+ */
+export const wasmAttentionTuning = { chunkBytes: 256 * 2 ** 20 };
 
 /** Padded sizes: head size to 4 (the depth of score products) and 8 (the columns of P·V); T to whole slivers and to 4. */
 export interface HeadDims {
@@ -42,7 +46,7 @@ export interface Plan {
 
 /**
  * Lay out a job: `threadFloats` of scratch for each of `threads`, a staging area of `stageFloats`, and
- * as many groups of `groupFloats` as fit in CHUNK_BYTES (at least one). Null when even one group does
+ * as many groups of `groupFloats` as fit in `chunkBytes` (at least one). Null when even one group does
  * not fit in the memory's bound — the caller then takes the TypeScript path.
  */
 export function plan(threads: number, threadFloats: number, stageFloats: number, groupFloats: number, totalGroups: number): Plan | null {
@@ -51,7 +55,7 @@ export function plan(threads: number, threadFloats: number, stageFloats: number,
   const stageAt = threads * tf;
   const dataAt = stageAt + align(stageFloats);
   const gf = align(groupFloats);
-  const groups = Math.max(1, Math.min(totalGroups, Math.floor(CHUNK_BYTES / (gf * F32_BYTES))));
+  const groups = Math.max(1, Math.min(totalGroups, Math.floor(wasmAttentionTuning.chunkBytes / (gf * F32_BYTES))));
   const bytes = (dataAt + groups * gf) * F32_BYTES;
   if (bytes > WASM_MAX_BYTES || !reserveBytes(bytes)) return null;
   return { threadFloats: tf, stageAt, dataAt, groupFloats: gf, groups };

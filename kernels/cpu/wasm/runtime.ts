@@ -49,13 +49,13 @@ export const relaxedSimdSupported = simdSupported && validates(probe(true));
 
 export type CpuKernels = 'ts' | 'wasm';
 
-let mode: CpuKernels = initialMode();
+let mode: CpuKernels = parseCpuKernelsEnv(typeof process !== 'undefined' ? process.env.LLMJP4_CPU_KERNELS : undefined);
 
-function initialMode(): CpuKernels {
-  const env = typeof process !== 'undefined' ? process.env.LLMJP4_CPU_KERNELS : undefined;
-  if (env === undefined || env === '') return simdSupported ? 'wasm' : 'ts';
+/** The kernels LLMJP4_CPU_KERNELS selects: unset or empty = 'wasm' where SIMD validates, else 'ts'. */
+export function parseCpuKernelsEnv(env: string | undefined, simd = simdSupported): CpuKernels {
+  if (env === undefined || env === '') return simd ? 'wasm' : 'ts';
   if (env !== 'ts' && env !== 'wasm') throw new Error(`LLMJP4_CPU_KERNELS must be 'ts' or 'wasm', got '${env}'`);
-  if (env === 'wasm' && !simdSupported) throw new Error('LLMJP4_CPU_KERNELS=wasm: this engine does not validate WebAssembly SIMD with shared memory');
+  if (env === 'wasm' && !simd) throw new Error('LLMJP4_CPU_KERNELS=wasm: this engine does not validate WebAssembly SIMD with shared memory');
   return env;
 }
 
