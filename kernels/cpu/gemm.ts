@@ -67,16 +67,20 @@ export function tileSize(M: number, N: number, batch: number, threads: number, m
   return { mc, nc };
 }
 
-/** Compute one MC×NC tile of C (all of K), then its epilogue. */
-export function gemmTask(g: GemmArgs, task: number): void {
+/** Task → its batch and tile of C: rows i0..i0+mc, columns j0..j0+nc, starting at element cTile. */
+export function tileOf(g: GemmArgs, task: number) {
   const perBatch = g.mTiles * g.nTiles;
   const batch = Math.floor(task / perBatch);
   const tile = task - batch * perBatch;
   const i0 = Math.floor(tile / g.nTiles) * g.mc;
   const j0 = (tile % g.nTiles) * g.nc;
-  const mc = Math.min(g.mc, g.M - i0);
-  const nc = Math.min(g.nc, g.N - j0);
   const cTile = batch * g.M * g.N + i0 * g.N + j0;
+  return { batch, i0, j0, mc: Math.min(g.mc, g.M - i0), nc: Math.min(g.nc, g.N - j0), cTile };
+}
+
+/** Compute one MC×NC tile of C (all of K), then its epilogue. */
+export function gemmTask(g: GemmArgs, task: number): void {
+  const { batch, i0, j0, mc, nc, cTile } = tileOf(g, task);
   for (let p0 = 0; p0 < g.K; p0 += KC) {
     const kc = Math.min(KC, g.K - p0);
     pack(g.a, g.aOff[batch] + i0 * g.sAi + p0 * g.sAp, g.sAi, g.sAp, mc, kc, MR, ap); // A block, MR-row slivers

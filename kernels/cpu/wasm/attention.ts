@@ -7,18 +7,12 @@ import type { TypedArray } from '../../../core/dtype.js';
 import { BC, BR, keyEnd, maskBlock, type AttnDims } from '../attention_common.js';
 import { allocShared } from '../shared.js';
 import { getNumThreads, parallelFor } from '../threads/pool.js';
-import { F32_BYTES, headDims, packColumnsAsB, packRowsAsA, packRowsAsB, plan, scoreScratchFloats, stageFloats, type HeadDims, type Plan } from './attention_layout.js';
+import { decodeTask, F32_BYTES, forEachChunk, headDims, packColumnsAsB, packRowsAsA, packRowsAsB, plan, scoreScratchFloats, stageFloats, type HeadDims, type WasmAttnJob } from './attention_layout.js';
 import { MR, NR } from './gemm_kernel.js';
-import { countWasmCall, wasmHandle, wasmThread, type WasmHandle } from './runtime.js';
+import { countWasmCall, wasmHandle, wasmThread } from './runtime.js';
 import { NEG_MAX_F32 } from './softmax_kernel.js';
 
-export interface WasmAttnForwardArgs extends AttnDims {
-  wasm: WasmHandle;
-  hd: HeadDims;
-  plan: Plan;
-  /** This job's kv groups are g0 .. g0 + plan.groups − 1 (group = b·KVH + kv head). */
-  g0: number;
-  qBlocks: number;
+export interface WasmAttnForwardArgs extends WasmAttnJob {
   out: Float32Array;
   lse: Float32Array;
 }
@@ -35,14 +29,8 @@ export function wasmAttentionForwardTask(a: WasmAttnForwardArgs, task: number, t
   const { NH, KVH, Tq, HS, hd } = a;
   const t = wasmThread(a.wasm);
   const f32 = t.f32;
-  const rep = NH / KVH;
-  const qb = task % a.qBlocks;
-  const gh = (task - qb) / a.qBlocks;
-  const hr = gh % rep;
-  const group = a.g0 + (gh - hr) / rep;
-  const b = Math.floor(group / KVH);
-  const h = (group % KVH) * rep + hr;
-  const i0 = qb * BR;
+  const { blk, hr, group, b, h } = decodeTask(a, task, a.qBlocks, NH / KVH);
+  const i0 = blk * BR;
   const rows = Math.min(BR, Tq - i0);
   const rowTiles = Math.ceil(rows / MR);
   const go = groupOffsets(hd);
@@ -98,22 +86,17 @@ export function wasmAttentionForward(q: TypedArray, k: TypedArray, v: TypedArray
   const qBlocks = Math.ceil(Tq / BR);
   const wasm = wasmHandle();
   const t = wasmThread(wasm);
-  for (let g0 = 0; g0 < B * KVH; g0 += p.groups) {
-    const groups = Math.min(p.groups, B * KVH - g0);
-    for (let gi = 0; gi < groups; gi++) {
-      const base = p.dataAt + gi * p.groupFloats;
-      const kvOff = (g0 + gi) * Tk * HS;
-      packRowsAsB(t, p.stageAt, k, kvOff, Tk, HS, hd, base + go.k);
-      packColumnsAsB(t, p.stageAt, v, kvOff, Tk, HS, hd, base + go.v);
-      for (let hr = 0; hr < rep; hr++) {
-        const qOff = ((g0 + gi) * rep + hr) * Tq * HS; // head (b, g·rep + hr) is head number group·rep + hr
-        packRowsAsA(t, p.stageAt, q, qOff, Tq, HS, hd, base + go.q + hr * go.qHead, scale);
-      }
-    }
-    const args: WasmAttnForwardArgs = { ...dims, wasm, hd, plan: { ...p, groups }, g0, qBlocks, out, lse };
-    const tasks = groups * rep * qBlocks;
+  // Query head (b, g·rep + hr) is head number group·rep + hr.
+  const pack = (group: number, base: number) => {
+    packRowsAsB(t, p.stageAt, k, group * Tk * HS, Tk, HS, hd, base + go.k);
+    packColumnsAsB(t, p.stageAt, v, group * Tk * HS, Tk, HS, hd, base + go.v);
+    for (let hr = 0; hr < rep; hr++) packRowsAsA(t, p.stageAt, q, (group * rep + hr) * Tq * HS, Tq, HS, hd, base + go.q + hr * go.qHead, scale);
+  };
+  forEachChunk(p, B * KVH, pack, (g0, chunk) => {
+    const args: WasmAttnForwardArgs = { ...dims, wasm, hd, plan: chunk, g0, qBlocks, out, lse };
+    const tasks = chunk.groups * rep * qBlocks;
     if (threaded) parallelFor('wasmAttentionForward', args, tasks);
     else for (let i = 0; i < tasks; i++) wasmAttentionForwardTask(args, i, 0);
-  }
+  });
   return { out, lse };
 }

@@ -5,18 +5,13 @@
 // TypeScript. Memory stays O(T·HS): a bounded chunk of kv groups is packed per job.
 
 import type { TypedArray } from '../../../core/dtype.js';
-import { BC, BR, keyEnd, maskBlock, type AttnDims } from '../attention_common.js';
+import { BC, BR, keyEnd, maskBlock } from '../attention_common.js';
 import { getNumThreads, parallelFor } from '../threads/pool.js';
-import { F32_BYTES, headDims, packColumnsAsB, packRowsAsA, packRowsAsB, plan, roundUp, stageFloats, type HeadDims, type Plan } from './attention_layout.js';
+import { decodeTask, F32_BYTES, forEachChunk, headDims, packColumnsAsB, packRowsAsA, packRowsAsB, plan, roundUp, stageFloats, type HeadDims, type WasmAttnJob } from './attention_layout.js';
 import { MR, NR } from './gemm_kernel.js';
-import { countWasmCall, wasmHandle, wasmThread, type WasmHandle, type WasmThread } from './runtime.js';
+import { countWasmCall, wasmHandle, wasmThread, type WasmThread } from './runtime.js';
 
-export interface WasmAttnBackwardArgs extends AttnDims {
-  wasm: WasmHandle;
-  hd: HeadDims;
-  plan: Plan;
-  g0: number;
-  qBlocks: number;
+export interface WasmAttnBackwardArgs extends WasmAttnJob {
   kBlocks: number;
   scale: number;
   lse: TypedArray;
@@ -98,19 +93,10 @@ function probsAndGrads(x: Ctx, b: number, h: number, hr: number, i0: number, row
   return rowTiles * MR;
 }
 
-/** Decode a task index into (group, head within the group, block). */
-function decode(a: WasmAttnBackwardArgs, task: number, blocks: number, perGroup: number) {
-  const blk = task % blocks;
-  const gh = (task - blk) / blocks;
-  const hr = gh % perGroup;
-  const group = a.g0 + (gh - hr) / perGroup;
-  return { blk, hr, group, b: Math.floor(group / a.KVH), g: group % a.KVH };
-}
-
 /** Pass 1, one task per (kv group, key block): dV and dK of those keys over every query of the group. */
 export function wasmAttentionDkDvTask(a: WasmAttnBackwardArgs, task: number, thread: number): void {
   const { NH, KVH, Tq, Tk, HS, hd } = a;
-  const { blk, group, b, g } = decode(a, task, a.kBlocks, 1);
+  const { blk, group, b, g } = decodeTask(a, task, a.kBlocks, 1);
   const x = context(a, group, thread);
   const { t, at, go, base } = x;
   const B = F32_BYTES;
@@ -147,11 +133,10 @@ export function wasmAttentionDkDvTask(a: WasmAttnBackwardArgs, task: number, thr
 export function wasmAttentionDqTask(a: WasmAttnBackwardArgs, task: number, thread: number): void {
   const { NH, KVH, Tq, HS, hd } = a;
   const rep = NH / KVH;
-  const { blk, hr, group, b, g } = decode(a, task, a.qBlocks, rep);
+  const { blk, hr, group, b, h } = decodeTask(a, task, a.qBlocks, rep);
   const x = context(a, group, thread);
   const { t, at, go, base } = x;
   const B = F32_BYTES;
-  const h = g * rep + hr;
   const i0 = blk * BR;
   const rows = Math.min(BR, Tq - i0);
   t.f32.fill(0, at.acc1, at.acc1 + BR * hd.HS8);
@@ -179,32 +164,30 @@ export function wasmAttentionBackward(q: TypedArray, k: TypedArray, v: TypedArra
   const t = wasmThread(wasm);
   const qBlocks = Math.ceil(Tq / BR);
   const kBlocks = Math.ceil(Tk / BC);
-  for (let g0 = 0; g0 < B * KVH; g0 += p.groups) {
-    const groups = Math.min(p.groups, B * KVH - g0);
-    for (let gi = 0; gi < groups; gi++) {
-      const base = p.dataAt + gi * p.groupFloats;
-      const kvOff = (g0 + gi) * Tk * HS;
-      packRowsAsB(t, p.stageAt, k, kvOff, Tk, HS, hd, base + go.kB);
-      packRowsAsB(t, p.stageAt, v, kvOff, Tk, HS, hd, base + go.vB);
-      packColumnsAsB(t, p.stageAt, k, kvOff, Tk, HS, hd, base + go.kC);
-      for (let hr = 0; hr < rep; hr++) {
-        const qOff = ((g0 + gi) * rep + hr) * Tq * HS;
-        const head = go.head(hr);
-        packRowsAsA(t, p.stageAt, q, qOff, Tq, HS, hd, base + head.qA, scale);
-        packRowsAsA(t, p.stageAt, dout, qOff, Tq, HS, hd, base + head.dA);
-        packColumnsAsB(t, p.stageAt, q, qOff, Tq, HS, hd, base + head.qC, scale);
-        packColumnsAsB(t, p.stageAt, dout, qOff, Tq, HS, hd, base + head.dC);
-      }
+  const pack = (group: number, base: number) => {
+    const kvOff = group * Tk * HS;
+    packRowsAsB(t, p.stageAt, k, kvOff, Tk, HS, hd, base + go.kB);
+    packRowsAsB(t, p.stageAt, v, kvOff, Tk, HS, hd, base + go.vB);
+    packColumnsAsB(t, p.stageAt, k, kvOff, Tk, HS, hd, base + go.kC);
+    for (let hr = 0; hr < rep; hr++) {
+      const qOff = (group * rep + hr) * Tq * HS;
+      const head = go.head(hr);
+      packRowsAsA(t, p.stageAt, q, qOff, Tq, HS, hd, base + head.qA, scale);
+      packRowsAsA(t, p.stageAt, dout, qOff, Tq, HS, hd, base + head.dA);
+      packColumnsAsB(t, p.stageAt, q, qOff, Tq, HS, hd, base + head.qC, scale);
+      packColumnsAsB(t, p.stageAt, dout, qOff, Tq, HS, hd, base + head.dC);
     }
-    const job: WasmAttnBackwardArgs = { ...args, wasm, hd, plan: { ...p, groups }, g0, qBlocks, kBlocks };
+  };
+  forEachChunk(p, B * KVH, pack, (g0, chunk) => {
+    const job: WasmAttnBackwardArgs = { ...args, wasm, hd, plan: chunk, g0, qBlocks, kBlocks };
     const passes = [
-      ['wasmAttentionDkDv', wasmAttentionDkDvTask, groups * kBlocks],
-      ['wasmAttentionDq', wasmAttentionDqTask, groups * rep * qBlocks],
+      ['wasmAttentionDkDv', wasmAttentionDkDvTask, chunk.groups * kBlocks],
+      ['wasmAttentionDq', wasmAttentionDqTask, chunk.groups * rep * qBlocks],
     ] as const;
     for (const [name, task, count] of passes) {
       if (threaded) parallelFor(name, job, count);
       else for (let i = 0; i < count; i++) task(job, i, 0);
     }
-  }
+  });
   return true;
 }

@@ -4,9 +4,9 @@
 // Memory stays O(T·HS): heads are packed for a bounded chunk of kv groups per parallel job.
 
 import type { TypedArray } from '../../../core/dtype.js';
-import { BC, BR } from '../attention_common.js';
+import { BC, BR, type AttnDims } from '../attention_common.js';
 import { MR, NR } from './gemm_kernel.js';
-import { reserveBytes, WASM_MAX_BYTES, type WasmThread } from './runtime.js';
+import { reserveBytes, WASM_MAX_BYTES, type WasmHandle, type WasmThread } from './runtime.js';
 
 export const F32_BYTES = 4;
 export const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
@@ -44,6 +44,29 @@ export interface Plan {
   groups: number;
 }
 
+/** What every WebAssembly attention job carries besides its inputs and outputs. */
+export interface WasmAttnJob extends AttnDims {
+  wasm: WasmHandle;
+  hd: HeadDims;
+  plan: Plan;
+  /** This job's kv groups are g0 .. g0 + plan.groups − 1 (group = b·KVH + kv head). */
+  g0: number;
+  qBlocks: number;
+}
+
+/**
+ * Task → (kv group, head hr within the group, block): tasks run `blocks` per head and `perGroup` heads
+ * per group (the query heads, or 1 for per-kv-head work). Also the batch b, kv head g and head h.
+ */
+export function decodeTask(a: WasmAttnJob, task: number, blocks: number, perGroup: number) {
+  const blk = task % blocks;
+  const gh = (task - blk) / blocks;
+  const hr = gh % perGroup;
+  const group = a.g0 + (gh - hr) / perGroup;
+  const g = group % a.KVH;
+  return { blk, hr, group, b: Math.floor(group / a.KVH), g, h: g * (a.NH / a.KVH) + hr };
+}
+
 /**
  * Lay out a job: `threadFloats` of scratch for each of `threads`, a staging area of `stageFloats`, and
  * as many groups of `groupFloats` as fit in `chunkBytes` (at least one). Null when even one group does
@@ -59,6 +82,15 @@ export function plan(threads: number, threadFloats: number, stageFloats: number,
   const bytes = (dataAt + groups * gf) * F32_BYTES;
   if (bytes > WASM_MAX_BYTES || !reserveBytes(bytes)) return null;
   return { threadFloats: tf, stageAt, dataAt, groupFloats: gf, groups };
+}
+
+/** For each chunk of up to p.groups kv groups: pack each group at its base (calling thread), then run the chunk's job. */
+export function forEachChunk(p: Plan, totalGroups: number, pack: (group: number, base: number) => void, run: (g0: number, chunk: Plan) => void): void {
+  for (let g0 = 0; g0 < totalGroups; g0 += p.groups) {
+    const groups = Math.min(p.groups, totalGroups - g0);
+    for (let gi = 0; gi < groups; gi++) pack(g0 + gi, p.dataAt + gi * p.groupFloats);
+    run(g0, { ...p, groups });
+  }
 }
 
 /**

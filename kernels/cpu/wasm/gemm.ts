@@ -5,7 +5,7 @@
 // never copied whole into WebAssembly memory: only ~1.3 MiB of scratch per thread.
 
 import type { TypedArray } from '../../../core/dtype.js';
-import { epilogue, type GemmArgs } from '../gemm.js';
+import { epilogue, tileOf, type GemmArgs } from '../gemm.js';
 import { MR, NR } from './gemm_kernel.js';
 import { wasmThread, type WasmHandle, type WasmThread } from './runtime.js';
 
@@ -40,13 +40,7 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 /** Compute one mc×nc tile of C (all of K) in WebAssembly memory, copy it out, then its epilogue. */
 export function wasmGemmTask(g: WasmGemmArgs, task: number, thread: number): void {
   const t = wasmThread(g.wasm);
-  const perBatch = g.mTiles * g.nTiles;
-  const batch = Math.floor(task / perBatch);
-  const tile = task - batch * perBatch;
-  const i0 = Math.floor(tile / g.nTiles) * g.mc;
-  const j0 = (tile % g.nTiles) * g.nc;
-  const mc = Math.min(g.mc, g.M - i0);
-  const nc = Math.min(g.nc, g.N - j0);
+  const { batch, i0, j0, mc, nc, cTile } = tileOf(g, task);
   const ldc = roundUp(nc, NR);
   // This thread's scratch, in floats: [A panel | B panel | C tile | staging].
   const aAt = (thread * GEMM_THREAD_BYTES) / F32_BYTES;
@@ -61,7 +55,6 @@ export function wasmGemmTask(g: WasmGemmArgs, task: number, thread: number): voi
     const B = F32_BYTES;
     t.gemmBlock(aAt * B, kcPad * MR * B, Math.ceil(mc / MR), bAt * B, kcPad * NR * B, ldc / NR, cAt * B, ldc * B, kcPad, p0 === 0 ? 0 : 1);
   }
-  const cTile = batch * g.M * g.N + i0 * g.N + j0;
   for (let i = 0; i < mc; i++) g.c.set(t.f32.subarray(cAt + i * ldc, cAt + i * ldc + nc), cTile + i * g.N);
   if (g.bias !== null || g.residual !== null || g.activation !== 0) epilogue(g, cTile, mc, nc, j0);
 }
