@@ -9,7 +9,7 @@ import { broadcastShapes as broadcastShapeArb, checkFused, checkOp, checkPropert
 import { KC, MC, NC } from '../../../kernels/cpu/gemm.js';
 import { matmul, matmulReference, matmulTuning } from '../../../kernels/cpu/matmul.js';
 import { getNumThreads, poolStats, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
-import { WASM_KC, WASM_NC } from '../../../kernels/cpu/wasm/gemm.js';
+import { WASM_KC, WASM_KS, WASM_NC } from '../../../kernels/cpu/wasm/gemm.js';
 import { getCpuKernels, setCpuKernels, wasmStats, type CpuKernels } from '../../../kernels/cpu/wasm/runtime.js';
 
 const saved = { ...matmulTuning, threads: getNumThreads(), kernels: getCpuKernels() };
@@ -20,7 +20,7 @@ const restore = () => {
 };
 
 /** Sizes that straddle the tile and block edges of both paths (4×4 and 4×8 register tiles). */
-const dim = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(0, MC - 1, MC + 1, NC + 3, KC + 1, 2 * KC + 5, WASM_NC + 1, 2 * WASM_KC + 5));
+const dim = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(0, MC - 1, MC + 1, NC + 3, KC + 1, 2 * KC + 5, WASM_NC + 1, 2 * WASM_KC + 5, WASM_KS + 3));
 
 interface MmCase {
   batch: number[][];
@@ -78,7 +78,9 @@ for (const kernels of ['ts', 'wasm'] satisfies CpuKernels[]) {
       Object.assign(matmulTuning, { blockedMin: 0, threadedMin: Infinity });
       const before = wasmStats().matmul;
       checkProperty(mmCase(), compare, 60);
-      compare({ batch: [[], []], M: 9, N: 13, K: 7, transA: false, transB: false, dtype: 'float32' });
+      // K past one staging block (K-contiguous operands are staged WASM_KS steps at a time), not a multiple of 4.
+      compare({ batch: [[], []], M: 9, N: 13, K: WASM_KS + 3, transA: false, transB: true, dtype: 'float32' });
+      compare({ batch: [[], []], M: 9, N: 13, K: WASM_KS + 3, transA: true, transB: false, dtype: 'float32' });
       wasmRan(before);
     });
 
