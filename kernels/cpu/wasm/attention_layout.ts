@@ -5,6 +5,7 @@
 
 import type { TypedArray } from '../../../core/dtype.js';
 import { BC, BR, type AttnDims } from '../attention_common.js';
+import { stage } from './gemm.js';
 import { MR, NR } from './gemm_kernel.js';
 import { reserveBytes, WASM_MAX_BYTES, type WasmHandle, type WasmThread } from './runtime.js';
 
@@ -94,31 +95,12 @@ export function forEachChunk(p: Plan, totalGroups: number, pack: (group: number,
 }
 
 /**
- * Copy `rows` rows of `len` floats (`stride` apart in src, times `scale`) to f32[at..] with `ld`
- * floats per row, zeroing the padding columns and rows up to `rowsPad`.
- */
-export function stageRows(f32: Float32Array, at: number, src: TypedArray, off: number, rows: number, len: number, stride: number, ld: number, rowsPad: number, scale = 1): void {
-  if (scale === 1 && ld === len && stride === len) {
-    f32.set(src.subarray(off, off + rows * len), at);
-  } else {
-    for (let r = 0; r < rows; r++) {
-      const to = at + r * ld;
-      const from = off + r * stride;
-      if (scale === 1) f32.set(src.subarray(from, from + len), to);
-      else for (let d = 0; d < len; d++) f32[to + d] = src[from + d] * scale;
-      if (ld > len) f32.fill(0, to + len, to + ld);
-    }
-  }
-  if (rowsPad > rows) f32.fill(0, at + rows * ld, at + rowsPad * ld);
-}
-
-/**
  * A head [T, HS] (rows `off`.. of src) as the right operand of a product over HS — Kᵀ in S = Q·Kᵀ,
  * Vᵀ in dP = dO·Vᵀ: slivers of NR rows, HS4 deep. Floats written: Tk8·HS4.
  */
 export function packRowsAsB(t: WasmThread, stageAt: number, src: TypedArray, off: number, T: number, HS: number, d: HeadDims, at: number): void {
   const T8 = roundUp(T, NR);
-  stageRows(t.f32, stageAt, src, off, T, HS, HS, d.HS4, T8);
+  stage(t.f32, stageAt, src, off, HS, T, HS, d.HS4, T8);
   t.packDeep8(stageAt * F32_BYTES, d.HS4 * F32_BYTES, T8 / NR, d.HS4, at * F32_BYTES);
 }
 
@@ -128,8 +110,9 @@ export function packRowsAsB(t: WasmThread, stageAt: number, src: TypedArray, off
  */
 export function packRowsAsA(t: WasmThread, stageAt: number, src: TypedArray, off: number, T: number, HS: number, d: HeadDims, at: number, scale = 1): void {
   const T4 = roundUp(T, MR);
-  stageRows(t.f32, stageAt, src, off, T, HS, HS, d.HS4, T4, scale);
+  stage(t.f32, stageAt, src, off, HS, T, HS, d.HS4, T4);
   t.packDeep4(stageAt * F32_BYTES, d.HS4 * F32_BYTES, T4 / MR, d.HS4, at * F32_BYTES);
+  if (scale !== 1) t.scale(at * F32_BYTES, (T4 * d.HS4) / 4, scale);
 }
 
 /**
@@ -139,8 +122,9 @@ export function packRowsAsA(t: WasmThread, stageAt: number, src: TypedArray, off
  */
 export function packColumnsAsB(t: WasmThread, stageAt: number, src: TypedArray, off: number, T: number, HS: number, d: HeadDims, at: number, scale = 1): void {
   const T4 = roundUp(T, 4);
-  stageRows(t.f32, stageAt, src, off, T, HS, HS, d.HS8, T4, scale);
+  stage(t.f32, stageAt, src, off, HS, T, HS, d.HS8, T4);
   t.packWide8(stageAt * F32_BYTES, d.HS8 * F32_BYTES, d.HS8 / NR, T4, at * F32_BYTES);
+  if (scale !== 1) t.scale(at * F32_BYTES, (d.HS8 * T4) / 4, scale);
 }
 
 /** Scratch floats per thread for score blocks: S and P (BR × BC each), a BR × HS8 accumulator, and per row m and l. */

@@ -110,7 +110,7 @@ function pack(t: WasmThread, op: Operand, ps: number, ks: number, p0: number, kc
 }
 
 /** Copy `lines` lines of `len` floats (source stride `stride`) to f32[at..] at stride `ld`, zero filling to `ld` columns and `linesPad` lines. */
-function stage(f32: Float32Array, at: number, src: TypedArray, off: number, stride: number, lines: number, len: number, ld: number, linesPad: number): void {
+export function stage(f32: Float32Array, at: number, src: TypedArray, off: number, stride: number, lines: number, len: number, ld: number, linesPad: number): void {
   if (stride === len && ld === len) {
     f32.set(src.subarray(off, off + lines * len), at); // the whole block is one run
   } else {

@@ -1,9 +1,9 @@
 // The WebAssembly packing kernels: from a staged block (a row-major copy of part of an operand, zero
 // padded so every sliver is full) to the sliver layout gemm_kernel.ts reads. Staging (a line-by-line
 // copy from the caller's array, in gemm.ts) is where strides and transposes are absorbed; these only
-// reorder floats, four at a time. Byte pointers and byte line strides throughout.
+// reorder floats, four at a time (and scale them: q·HS^−½). Byte pointers and byte line strides throughout.
 
-import { Code, I32, V128, type Local } from './code.js';
+import { Code, F32, I32, V128, type Local } from './code.js';
 import type { FunctionDef } from './emitter.js';
 
 const F32_BYTES = 4;
@@ -78,6 +78,20 @@ export function packWideFunction(width: 4 | 8): FunctionDef {
     });
     f.bump(src, width * F32_BYTES);
     f.get(s).i32(1).i32Sub().tee(s).brIf(0);
+  });
+  return f.finish();
+}
+
+/** scale(ptr, vecs, s): multiply `vecs` consecutive f32x4 vectors at ptr by s, in place (vecs ≥ 1). */
+export function scaleFunction(): FunctionDef {
+  const f = new Code('scale', [I32, I32, F32]);
+  const [ptr, vecs, s] = f.params as [Local, Local, Local];
+  const sv = f.local(V128);
+  f.get(s).f32x4Splat().set(sv);
+  f.loop(() => {
+    f.get(ptr).get(ptr).v128Load().get(sv).f32x4Mul().v128Store();
+    f.bump(ptr, VEC_BYTES);
+    f.get(vecs).i32(1).i32Sub().tee(vecs).brIf(0);
   });
   return f.finish();
 }

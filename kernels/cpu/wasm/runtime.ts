@@ -6,7 +6,7 @@
 import { Code, F32, V128 } from './code.js';
 import { encodeModule, type FunctionDef, type MemoryImport } from './emitter.js';
 import { gemmBlockFunction } from './gemm_kernel.js';
-import { packDeepFunction, packWideFunction } from './pack_kernel.js';
+import { packDeepFunction, packWideFunction, scaleFunction } from './pack_kernel.js';
 import { probsGradsFunction, softmaxBlockFunction } from './softmax_kernel.js';
 
 const PAGE = 65536;
@@ -100,7 +100,7 @@ let handle: WasmHandle | null = null;
 export function wasmHandle(): WasmHandle {
   if (handle === null) {
     const relaxed = relaxedSimdSupported;
-    const functions = [gemmBlockFunction(relaxed), packDeepFunction(4), packDeepFunction(8), packWideFunction(4), packWideFunction(8), softmaxBlockFunction(), probsGradsFunction()];
+    const functions = [gemmBlockFunction(relaxed), packDeepFunction(4), packDeepFunction(8), packWideFunction(4), packWideFunction(8), softmaxBlockFunction(), probsGradsFunction(), scaleFunction()];
     const module = new WebAssembly.Module(encodeModule(LIMITS, functions));
     const memory = new WebAssembly.Memory({ initial: LIMITS.initial, maximum: LIMITS.maximum, shared: true });
     handle = { module, memory, relaxed };
@@ -133,6 +133,8 @@ export interface WasmThread {
   softmaxBlock: Kernel;
   /** (s, dp, ld, rows, groups, lse, D) */
   probsGrads: Kernel;
+  /** (ptr, vecs, s) */
+  scale: Kernel;
   f32: Float32Array;
 }
 
@@ -153,6 +155,6 @@ export function wasmThread(h: WasmHandle): WasmThread {
 
 function instantiate(h: WasmHandle): NonNullable<typeof instance> {
   const e = new WebAssembly.Instance(h.module, { env: { memory: h.memory } }).exports as Record<string, Kernel>;
-  const kernels = { gemmBlock: e.gemm_block!, packDeep4: e.pack_deep4!, packDeep8: e.pack_deep8!, packWide4: e.pack_wide4!, packWide8: e.pack_wide8!, softmaxBlock: e.softmax_block!, probsGrads: e.probs_grads! };
+  const kernels = { gemmBlock: e.gemm_block!, packDeep4: e.pack_deep4!, packDeep8: e.pack_deep8!, packWide4: e.pack_wide4!, packWide8: e.pack_wide8!, softmaxBlock: e.softmax_block!, probsGrads: e.probs_grads!, scale: e.scale! };
   return { memory: h.memory, kernels };
 }
