@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setNumThreads } from '../kernels/cpu/threads/pool.js';
+import { setCpuKernels } from '../kernels/cpu/wasm/runtime.js';
 import { SUITES } from './suites/index.js';
 import type { SuiteOptions } from './suites/types.js';
 
@@ -37,6 +38,7 @@ function child(suite: string, label: string, opts: SuiteOptions): void {
   const found = SUITES[suite]!(opts).find((c) => c.label === label);
   if (!found) throw new Error(`no case '${label}' in suite '${suite}'`);
   setNumThreads(found.threads ?? opts.threads);
+  if (found.kernels) setCpuKernels(found.kernels);
   // Building the suite (every case's inputs) set the high-water mark already: reset it to the current
   // resident size (Linux: "5" > clear_refs), so the peak read afterwards is this call's alone.
   writeFileSync('/proc/self/clear_refs', '5');

@@ -25,6 +25,8 @@ export interface Row {
   textBytes?: number;
   /** Threads the case ran with. */
   threads?: number;
+  /** The float32 matmul/attention kernels it ran with: 'wasm' (WebAssembly SIMD) or 'ts' (TypeScript). */
+  kernels?: string;
   /** Set when the case is compared to a reference in the same run: its median, and reference median / this median. */
   refMedianMs?: number;
   speedup?: number;
@@ -49,9 +51,9 @@ const mbps = (r: Row) => (r.textBytes === undefined ? '' : (r.textBytes / (r.med
 const tokps = (r: Row) => (r.tokens === undefined ? '' : Math.round((r.tokens * 1000) / r.medianMs).toLocaleString('en-US'));
 const mib = (r: Row) => (r.peakBytes === undefined ? '' : (r.peakBytes / 2 ** 20).toFixed(1));
 
-/** A fixed-width text table: case, dtype, median ± MAD, samples, rates, peak memory, ratio to the reference. */
+/** A fixed-width text table: case, dtype, median ± MAD, samples, threads, kernels, rates, peak memory, ratio to the reference. */
 export function formatTable(suite: string, rows: readonly Row[]): string {
-  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'threads', 'GFLOP/s', 'GB/s', 'MB/s', 'tokens/s', 'peak MiB', 'vs ref'];
+  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'threads', 'kernels', 'GFLOP/s', 'GB/s', 'MB/s', 'tokens/s', 'peak MiB', 'vs ref'];
   const cells = rows.map((r) => [
     r.label,
     r.dtype,
@@ -59,6 +61,7 @@ export function formatTable(suite: string, rows: readonly Row[]): string {
     r.madMs.toPrecision(2),
     String(r.samples),
     r.threads === undefined ? '' : String(r.threads),
+    r.kernels ?? '',
     gflops(r),
     gbps(r),
     mbps(r),

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '../kernels/cpu/threads/pool.js';
+import { getCpuKernels, setCpuKernels } from '../kernels/cpu/wasm/runtime.js';
 import { measure } from './measure.js';
 import { measurePeakMemory, tsxLoader } from './peak_memory.js';
 import { formatTable, machine, writeResults, type Row } from './report.js';
@@ -46,18 +47,25 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
     return runIsolated(names, [...flags, ...(values.out ? ['--out', values.out] : [])], values.out);
   }
   const all: Record<string, Row[]> = {};
+  const defaultKernels = getCpuKernels();
   for (const suite of names) {
     const rows: Row[] = [];
+    // Reference medians by function: cases that share a reference function time it once.
+    const refMs = new Map<() => unknown, number>();
     for (const c of SUITES[suite]!(opts)) {
       const caseThreads = c.threads ?? threads;
       setNumThreads(caseThreads);
+      setCpuKernels(c.kernels ?? defaultKernels);
       const minSamples = opts.quick ? 2 : (c.minSamples ?? 5);
       const t = await measure(c.label, c.run, { timeMs, minSamples });
-      const row: Row = { label: c.label, dtype, threads: caseThreads, ...t, flops: c.flops, bytes: c.bytes, tokens: c.tokens, textBytes: c.textBytes };
+      const row: Row = { label: c.label, dtype, threads: caseThreads, kernels: c.kernels, ...t, flops: c.flops, bytes: c.bytes, tokens: c.tokens, textBytes: c.textBytes };
       if (c.reference) {
-        const ref = await measure(`${c.label} (reference)`, c.reference, { timeMs, minSamples: opts.quick ? 1 : Math.min(minSamples, 3) });
-        row.refMedianMs = ref.medianMs;
-        row.speedup = ref.medianMs / t.medianMs;
+        if (!refMs.has(c.reference)) {
+          const ref = await measure(`${c.label} (reference)`, c.reference, { timeMs, minSamples: opts.quick ? 1 : Math.min(minSamples, 3) });
+          refMs.set(c.reference, ref.medianMs);
+        }
+        row.refMedianMs = refMs.get(c.reference)!;
+        row.speedup = row.refMedianMs / t.medianMs;
       }
       if (c.peakMemory) row.peakBytes = measurePeakMemory(suite, c.label, opts);
       rows.push(row);
@@ -67,6 +75,7 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
     console.log(`wrote ${path}`);
     all[suite] = rows;
   }
+  setCpuKernels(defaultKernels);
   return all;
 }
 

@@ -30,3 +30,10 @@ export { cpu };
 
 /** Threads the CPU kernels use (the caller included): LLMJP4_THREADS, else every core; setNumThreads(1) = single-threaded. */
 export { getNumThreads, setNumThreads } from '../kernels/cpu/threads/pool.js';
+
+/**
+ * Which float32 matmul/linear/attention kernels the CPU backend runs: 'wasm' (WebAssembly SIMD, the
+ * default wherever it validates) or 'ts' (TypeScript); LLMJP4_CPU_KERNELS=ts|wasm sets the default.
+ * Float64 always runs the TypeScript kernels.
+ */
+export { getCpuKernels, setCpuKernels, type CpuKernels } from '../kernels/cpu/wasm/runtime.js';

@@ -7,7 +7,7 @@ export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { noGrad, isGradEnabled, withGradMode } from './grad_mode.js';
 export { grad, type BackwardOptions } from './autograd.js';
 export { apply, type Op, type Node, type Saved } from './op.js';
-export { getBackend, setBackend, withBackend, cpu, getNumThreads, setNumThreads } from './backend.js';
+export { getBackend, setBackend, withBackend, cpu, getNumThreads, setNumThreads, getCpuKernels, setCpuKernels, type CpuKernels } from './backend.js';
 export type { Backend, Buf, Kernel, KernelAttrs, KernelName, KernelTable, OutSpec } from './kernel_types.js';
 export { DTYPES, isFloating, type DType, type TypedArray } from './dtype.js';
 export { broadcastShapes, sizeOf, type Shape } from './shape.js';

@@ -2,6 +2,7 @@
 // optionally the simple reference for the same work (timed in the same run, for the ratio column).
 
 import type { DType } from '../../core/index.js';
+import type { CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
 
 export interface SuiteOptions {
   dtype: Extract<DType, 'float32' | 'float64'>;
@@ -22,7 +23,13 @@ export interface BenchCase {
   textBytes?: number;
   /** Threads this case runs with (default: the suite option). */
   threads?: number;
-  /** The plain/unfused computation of the same result; "vs ref" is its median over this one's. */
+  /** The float32 matmul/attention kernels this case runs with (default: the process's, 'wasm' where SIMD validates). */
+  kernels?: CpuKernels;
+  /**
+   * The plain/unfused computation of the same result; "vs ref" is its median over this one's. Cases
+   * that pass the same function share one measurement of it (made with the first such case's threads
+   * and kernels), so pass a separate function where those matter to the reference.
+   */
   reference?: () => unknown;
   /** Also measure the peak extra memory of one call, in a fresh process (see peak_memory.ts). */
   peakMemory?: boolean;

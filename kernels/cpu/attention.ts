@@ -2,15 +2,18 @@
 // block of BR query rows, walk the keys in blocks of BC, keeping per row a running max m, a running
 // sum l of exp(s − m) and an unnormalised output; when m grows, l and the output are rescaled by
 // exp(m_old − m_new). Memory beyond the inputs is O(T·HS) — the T×T score matrix never exists —
-// and only each row's logsumexp m + log l is kept for the backward pass.
+// and only each row's logsumexp m + log l is kept for the backward pass. Float32 runs the block
+// products in WebAssembly SIMD (wasm/attention.ts) unless the TypeScript kernels are selected.
 
 import type { TypedArray } from '../../core/dtype.js';
 import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
 import { BC, BR, buffer, dimsOf, keyEnd, maskBlock, toF64, type AttnDims } from './attention_common.js';
 import { accumulateRows, rowDots } from './attention_tiles.js';
 import { allocArray } from '../../core/dtype.js';
-import { allocShared } from './shared.js';
+import { allocShared, asShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import { wasmAttentionForward } from './wasm/attention.js';
+import { useWasm } from './wasm/runtime.js';
 
 export interface AttnForwardArgs extends AttnDims {
   /** q·scale, k, v as float64. */
@@ -80,6 +83,16 @@ export const attention: Kernel<TypedArray, KernelAttrs['attention']> = (inputs, 
   const { B, NH, Tq, Tk, HS } = dims;
   const qBlocks = Math.ceil(Tq / BR);
   const threaded = getNumThreads() > 1 && B * NH * qBlocks > 1 && B * NH * Tq * Tk * HS >= attentionTuning.threadedMin;
+  if (useWasm() && spec.dtype === 'float32') {
+    const shared = { ...dims, mask: dims.mask && threaded ? asShared(dims.mask) : dims.mask };
+    const r = wasmAttentionForward(q.data, k.data, v.data, shared, scale, threaded);
+    if (r !== null) {
+      return {
+        out: { data: r.out, shape: spec.shape, dtype: spec.dtype },
+        aux: { lse: { data: r.lse, shape: [B, NH, Tq], dtype: spec.dtype } },
+      };
+    }
+  }
   const n = B * NH * Tq * HS;
   const args: AttnForwardArgs = {
     ...dims,

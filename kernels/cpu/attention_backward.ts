@@ -3,15 +3,18 @@
 // no per-thread copies are needed: pass 1 walks key blocks and accumulates dV = Pᵀ·dO and
 // dK = dSᵀ·Q; pass 2 walks query blocks and accumulates dQ = dS·K, where dS = P ⊙ (dP − D),
 // dP = dO·Vᵀ and D_i = Σ_d dO_i·O_i. (FlashAttention-2 does it in one pass with atomic dQ updates;
-// the second pass costs recomputing S and dP once more.)
+// the second pass costs recomputing S and dP once more.) Float32 runs the same passes in WebAssembly
+// SIMD (wasm/attention_backward.ts) unless the TypeScript kernels are selected.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
 import { BC, BR, buffer, dimsOf, keyEnd, maskBlock, toF64, type AttnDims } from './attention_common.js';
 import { attentionTuning } from './attention.js';
 import { accumulateRows, rowDots } from './attention_tiles.js';
-import { allocShared } from './shared.js';
+import { allocShared, asShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import { wasmAttentionBackward } from './wasm/attention_backward.js';
+import { useWasm } from './wasm/runtime.js';
 
 export interface AttnBackwardArgs extends AttnDims {
   /** q·scale, k, v, dout as float64; lse as given; D = rowsum(dout ⊙ out). */
@@ -119,6 +122,13 @@ export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackwar
     D[row] = s;
   }
   const total = B * NH * Tq * HS + 2 * B * KVH * Tk * HS;
+  const grads = threaded ? allocShared(spec.dtype, total) : allocArray(spec.dtype, total);
+  if (useWasm() && spec.dtype === 'float32') {
+    const shared = { ...dims, mask: dims.mask && threaded ? asShared(dims.mask) : dims.mask };
+    const lseIn = threaded ? asShared(lse.data) : lse.data;
+    const job = { ...shared, scale, lse: lseIn, D, grads, dkOffset: B * NH * Tq * HS };
+    if (wasmAttentionBackward(q.data, k.data, v.data, dout.data, job, threaded)) return { data: grads, shape: spec.shape, dtype: spec.dtype };
+  }
   const args: AttnBackwardArgs = {
     ...dims,
     q: toF64(q.data, scale, threaded),
@@ -129,7 +139,7 @@ export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackwar
     mask: dims.mask && threaded ? toF64(dims.mask, 1, true) : dims.mask,
     D,
     scale,
-    grads: threaded ? allocShared(spec.dtype, total) : allocArray(spec.dtype, total),
+    grads,
     dkOffset: B * NH * Tq * HS,
     qBlocks: Math.ceil(Tq / BR),
     kBlocks: Math.ceil(Tk / BC),

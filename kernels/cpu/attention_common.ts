@@ -49,7 +49,7 @@ export function toF64(a: TypedArray, scale: number, shared: boolean): Float64Arr
  * Finish a block of scores S[rows × cols] (rows i0.., keys j0..) for query head h of batch b: add the
  * mask and set −∞ where causality forbids (key j > offset + i).
  */
-export function maskBlock(d: AttnDims, S: Float64Array, b: number, h: number, i0: number, rows: number, j0: number, cols: number): void {
+export function maskBlock(d: AttnDims, S: Float32Array | Float64Array, b: number, h: number, i0: number, rows: number, j0: number, cols: number): void {
   if (d.mask !== null) {
     const M = d.mask;
     for (let r = 0; r < rows; r++) {

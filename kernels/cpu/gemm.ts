@@ -54,11 +54,11 @@ const ap = new Float64Array(MC * KC);
 const bp = new Float64Array(KC * NC);
 
 /**
- * The tile size for a product: MC × NC, halved (the larger side first, down to 64) until there are at
+ * The tile size for a product: `max` (MC × NC here, the WebAssembly path passes its own), halved (the larger side first, down to 64) until there are at
  * least two tiles per thread — a 256×256 product is one MC×NC tile, which would leave a core idle.
  */
-export function tileSize(M: number, N: number, batch: number, threads: number): { mc: number; nc: number } {
-  let [mc, nc] = [MC, NC];
+export function tileSize(M: number, N: number, batch: number, threads: number, max = { mc: MC, nc: NC }): { mc: number; nc: number } {
+  let [mc, nc] = [max.mc, max.nc];
   const tiles = () => batch * Math.ceil(M / mc) * Math.ceil(N / nc);
   while (tiles() < 2 * threads && (mc > 64 || nc > 64)) {
     if ((mc >= nc && mc > 64) || nc <= 64) mc /= 2;
@@ -67,16 +67,20 @@ export function tileSize(M: number, N: number, batch: number, threads: number): 
   return { mc, nc };
 }
 
-/** Compute one MC×NC tile of C (all of K), then its epilogue. */
-export function gemmTask(g: GemmArgs, task: number): void {
+/** Task → its batch and tile of C: rows i0..i0+mc, columns j0..j0+nc, starting at element cTile. */
+export function tileOf(g: GemmArgs, task: number) {
   const perBatch = g.mTiles * g.nTiles;
   const batch = Math.floor(task / perBatch);
   const tile = task - batch * perBatch;
   const i0 = Math.floor(tile / g.nTiles) * g.mc;
   const j0 = (tile % g.nTiles) * g.nc;
-  const mc = Math.min(g.mc, g.M - i0);
-  const nc = Math.min(g.nc, g.N - j0);
   const cTile = batch * g.M * g.N + i0 * g.N + j0;
+  return { batch, i0, j0, mc: Math.min(g.mc, g.M - i0), nc: Math.min(g.nc, g.N - j0), cTile };
+}
+
+/** Compute one MC×NC tile of C (all of K), then its epilogue. */
+export function gemmTask(g: GemmArgs, task: number): void {
+  const { batch, i0, j0, mc, nc, cTile } = tileOf(g, task);
   for (let p0 = 0; p0 < g.K; p0 += KC) {
     const kc = Math.min(KC, g.K - p0);
     pack(g.a, g.aOff[batch] + i0 * g.sAi + p0 * g.sAp, g.sAi, g.sAp, mc, kc, MR, ap); // A block, MR-row slivers
@@ -195,7 +199,7 @@ const ACT: ((x: number) => number)[] = [
 ];
 
 /** c = act(c + bias[j]) + residual, over one finished tile; `pre` keeps the value before the activation. */
-function epilogue(g: GemmArgs, cTile: number, mc: number, nc: number, j0: number): void {
+export function epilogue(g: GemmArgs, cTile: number, mc: number, nc: number, j0: number): void {
   const act = ACT[g.activation];
   const { c, bias, residual, pre } = g;
   for (let i = 0; i < mc; i++) {

@@ -1,7 +1,9 @@
 // matmul and linear on the CPU. `matmulReference` is the plain loop — batched with broadcasting,
 // either operand optionally transposed, accumulating in float64 — and stays as the oracle. The table's
 // `matmul` and `linear` dispatch by size: tiny products use the plain loop, larger ones the blocked
-// GEMM (gemm.ts), on every core once the work is big enough to pay for the threads.
+// GEMM (gemm.ts), on every core once the work is big enough to pay for the threads. Float32 products
+// with at least 4 rows run the blocked GEMM in WebAssembly SIMD (wasm/gemm.ts) unless the
+// TypeScript kernels are selected (LLMJP4_CPU_KERNELS=ts, setCpuKernels('ts')).
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
@@ -9,6 +11,9 @@ import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
 import { ACTIVATIONS, GEMV_COLS, gemmTask, gemvTask, MR, tileSize, type GemmArgs } from './gemm.js';
 import { allocFor, allocShared, asShared, isShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import { GEMM_THREAD_BYTES, WASM_MC, WASM_NC, wasmGemmTask, type WasmGemmArgs } from './wasm/gemm.js';
+import { MR as WASM_MR } from './wasm/gemm_kernel.js';
+import { countWasmCall, reserveBytes, useWasm, wasmHandle } from './wasm/runtime.js';
 
 type CpuBuf = Buf<TypedArray>;
 
@@ -101,13 +106,16 @@ export function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, tr
   const aOff = batchOffsets(outBatch, a.shape.slice(0, -2), M * K);
   const bOff = batchOffsets(outBatch, b.shape.slice(0, -2), K * N);
   const n = sizeOf(out.shape);
-  // Fewer rows than the register tile (e.g. one token's x·wᵀ): the matrix-vector path.
-  const vector = M < MR;
   const threaded = getNumThreads() > 1 && aOff.length * M * N * K >= matmulTuning.threadedMin;
+  const threads = threaded ? getNumThreads() : 1;
+  // Float32 with a full register tile of rows and some K: WebAssembly, if its scratch fits.
+  const wasm = useWasm() && out.dtype === 'float32' && M >= WASM_MR && K > 0 && reserveBytes(threads * GEMM_THREAD_BYTES);
+  // Fewer rows than the register tile (e.g. one token's x·wᵀ): the matrix-vector path.
+  const vector = !wasm && M < MR;
   // Threads need every array they touch in shared memory.
   const share = <T extends TypedArray>(x: T): T => (threaded ? asShared(x) : x);
   const alloc = () => (threaded ? allocShared(out.dtype, n) : allocFor(out.dtype, n));
-  const tiles = tileSize(M, N, aOff.length, threaded ? getNumThreads() : 1);
+  const tiles = wasm ? tileSize(M, N, aOff.length, threads, { mc: WASM_MC, nc: WASM_NC }) : tileSize(M, N, aOff.length, threads);
   // Workers can only write into shared memory: an ordinary `into` is filled through a shared scratch.
   const c = into && (!threaded || isShared(into)) ? into : alloc();
   const pre = ep.activation === 'none' ? null : alloc();
@@ -122,6 +130,14 @@ export function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, tr
     pre,
   };
   const tasks = aOff.length * (vector ? args.nTiles : args.mTiles * args.nTiles);
+  if (wasm) {
+    countWasmCall('matmul');
+    const wargs: WasmGemmArgs = { ...args, wasm: wasmHandle() };
+    if (threaded) parallelFor('wasmGemm', wargs, tasks);
+    else for (let t = 0; t < tasks; t++) wasmGemmTask(wargs, t, 0);
+    if (into && c !== into) into.set(c);
+    return { c: into ?? c, pre };
+  }
   const [job, task] = vector ? (['gemv', gemvTask] as const) : (['gemm', gemmTask] as const);
   if (threaded) parallelFor(job, args, tasks);
   else for (let t = 0; t < tasks; t++) task(args, t);

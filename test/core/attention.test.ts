@@ -1,17 +1,22 @@
 // Flash attention = the materialised reference (forward and dq, dk, dv) on shapes that span several
 // query/key blocks, with GQA, masks, causal offsets, one thread or many; finite-difference gradients;
 // and the laws attention must satisfy: causality, KV-cache decode = full forward, GQA head mapping.
+// Float32 runs both the WebAssembly SIMD kernels (the default) and the TypeScript ones (forced).
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attention, attentionOp, randn, tensor, type Tensor } from '../../core/index.js';
 import { checkFused, checkOp, checkProperty, tensorSpec } from '../../core/testing/index.js';
 import { attentionTuning } from '../../kernels/cpu/attention.js';
 import { getNumThreads, setNumThreads } from '../../kernels/cpu/threads/pool.js';
+import { wasmAttentionTuning } from '../../kernels/cpu/wasm/attention_layout.js';
+import { getCpuKernels, setCpuKernels, wasmStats, type CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
 
-const saved = { threadedMin: attentionTuning.threadedMin, threads: getNumThreads() };
+const saved = { threadedMin: attentionTuning.threadedMin, threads: getNumThreads(), kernels: getCpuKernels(), chunkBytes: wasmAttentionTuning.chunkBytes };
 afterAll(() => {
   attentionTuning.threadedMin = saved.threadedMin;
+  wasmAttentionTuning.chunkBytes = saved.chunkBytes;
   setNumThreads(saved.threads);
+  setCpuKernels(saved.kernels);
 });
 
 interface Dims {
@@ -65,16 +70,35 @@ const reference = ([q, k, v, mask]: Tensor[], d: Dims) =>
   attentionOp(mask !== undefined).reference!({ q, k, v, mask }, { causal: d.causal, offset: d.offset, scale: q.shape[3] ** -0.5, hasMask: mask !== undefined });
 
 describe('flash attention = materialised reference', () => {
-  it('one thread: forward and dq, dk, dv across several blocks (Tq, Tk up to 80)', () => {
-    setNumThreads(1);
-    checkFused({ name: 'attention', cases: cases(80), fused, reference, numRuns: 40 });
-  });
+  for (const kernels of ['wasm', 'ts'] satisfies CpuKernels[]) {
+    it(`one thread: forward and dq, dk, dv across several blocks (Tq, Tk up to 80; ${kernels} kernels)`, () => {
+      setCpuKernels(kernels);
+      setNumThreads(1);
+      const before = wasmStats();
+      checkFused({ name: `attention (${kernels})`, cases: cases(80), fused, reference, numRuns: 40 });
+      // Float32 cases took the WebAssembly path, forward and backward, exactly when it was selected.
+      const after = wasmStats();
+      expect([after.attention > before.attention, after.attentionBackward > before.attentionBackward]).toEqual([kernels === 'wasm', kernels === 'wasm']);
+    });
 
-  it('threads forced on for every size', () => {
+    it(`threads forced on for every size (${kernels} kernels)`, () => {
+      setCpuKernels(kernels);
+      setNumThreads(2);
+      attentionTuning.threadedMin = 0;
+      checkFused({ name: `attention (threaded, ${kernels})`, cases: cases(40), fused, reference, numRuns: 25 });
+      attentionTuning.threadedMin = saved.threadedMin;
+    });
+  }
+
+  it('WebAssembly kernels packing one kv group per job (threads on)', () => {
+    setCpuKernels('wasm');
     setNumThreads(2);
     attentionTuning.threadedMin = 0;
-    checkFused({ name: 'attention (threaded)', cases: cases(40), fused, reference, numRuns: 25 });
+    wasmAttentionTuning.chunkBytes = 1;
+    checkFused({ name: 'attention (wasm, one group per job)', cases: cases(40), fused, reference, numRuns: 15 });
+    wasmAttentionTuning.chunkBytes = saved.chunkBytes;
     attentionTuning.threadedMin = saved.threadedMin;
+    setCpuKernels(saved.kernels);
   });
 
   it('gradients = finite differences', () => {

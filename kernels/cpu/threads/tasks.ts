@@ -4,6 +4,9 @@
 import { attentionForwardTask } from '../attention.js';
 import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
 import { gemmTask, gemvTask } from '../gemm.js';
+import { wasmAttentionForwardTask } from '../wasm/attention.js';
+import { wasmAttentionDkDvTask, wasmAttentionDqTask } from '../wasm/attention_backward.js';
+import { wasmGemmTask } from '../wasm/gemm.js';
 
 /**
  * A diagnostic task, to check the pool itself: records which thread ran each task, optionally works
@@ -20,9 +23,13 @@ const TASKS = {
   probe: probeTask,
   gemm: gemmTask,
   gemv: gemvTask,
+  wasmGemm: wasmGemmTask,
   attentionForward: attentionForwardTask,
   attentionDkDv: attentionDkDvTask,
   attentionDq: attentionDqTask,
+  wasmAttentionForward: wasmAttentionForwardTask,
+  wasmAttentionDkDv: wasmAttentionDkDvTask,
+  wasmAttentionDq: wasmAttentionDqTask,
 } satisfies Record<string, (args: any, task: number, thread: number) => void>;
 
 export type TaskName = keyof typeof TASKS;
