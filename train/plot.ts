@@ -70,3 +70,55 @@ export function lineChartSvg(series: readonly Series[], opts: ChartOptions): str
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
+
+export interface HeatmapOptions {
+  title: string;
+  /** Labels of the rows (e.g. "layer 0") and columns (e.g. expert ids). */
+  rowLabels: readonly string[];
+  colLabels: readonly string[];
+  /** What a cell's value means, for the colour legend (e.g. "share of tokens"). */
+  valueLabel: string;
+  cell?: number;
+}
+
+/**
+ * A heat map (rows × columns, white → dark blue), each cell titled with its value so a browser shows it
+ * on hover: e.g. the share of routed tokens each expert received, per layer.
+ */
+export function heatmapSvg(values: readonly (readonly number[])[], opts: HeatmapOptions): string {
+  const rows = values.length;
+  const cols = Math.max(0, ...values.map((r) => r.length));
+  if (opts.rowLabels.length !== rows || opts.colLabels.length !== cols) {
+    throw new Error(`heatmapSvg: ${rows}×${cols} values but ${opts.rowLabels.length} row and ${opts.colLabels.length} column labels`);
+  }
+  const cell = opts.cell ?? Math.max(10, Math.min(40, Math.floor(560 / Math.max(cols, 1))));
+  const m = { left: 72, top: 40, right: 16, bottom: 64 };
+  const W = m.left + cols * cell + m.right;
+  const H = m.top + rows * cell + m.bottom;
+  const finite = values.flat().filter(Number.isFinite);
+  const hi = finite.length ? Math.max(...finite) : 1;
+  const lo = finite.length ? Math.min(0, ...finite) : 0;
+  const shade = (v: number) => {
+    const t = hi > lo ? (v - lo) / (hi - lo) : 0;
+    const c = (a: number, b: number) => Math.round(a + (b - a) * t);
+    return `rgb(${c(255, 8)},${c(255, 48)},${c(255, 107)})`;
+  };
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`,
+  ];
+  values.forEach((row, i) => {
+    parts.push(`<text x="${m.left - 6}" y="${m.top + i * cell + cell / 2 + 4}" text-anchor="end">${esc(opts.rowLabels[i])}</text>`);
+    row.forEach((v, j) => {
+      parts.push(`<rect x="${m.left + j * cell}" y="${m.top + i * cell}" width="${cell}" height="${cell}" fill="${shade(v)}" stroke="#ddd"><title>${esc(`${opts.rowLabels[i]}, ${opts.colLabels[j]}: ${Number(v.toPrecision(4))}`)}</title></rect>`);
+    });
+  });
+  const step = Math.ceil((cols * 14) / Math.max(cols * cell, 1));
+  opts.colLabels.forEach((l, j) => {
+    if (j % step === 0) parts.push(`<text x="${m.left + j * cell + cell / 2}" y="${m.top + rows * cell + 14}" text-anchor="middle">${esc(l)}</text>`);
+  });
+  parts.push(`<text x="${m.left}" y="${H - 12}">${esc(`${opts.valueLabel}: white ${Number(lo.toPrecision(3))} → dark ${Number(hi.toPrecision(3))}`)}</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

@@ -70,3 +70,15 @@ describe('atomic write', () => {
     expect(readdirSync(join(dir, 'sub'))).toEqual(['f.txt']);
   });
 });
+
+describe('heat map', () => {
+  it('draws one titled cell per value, shaded by value, and checks its labels', async () => {
+    const { heatmapSvg } = await import('../../train/plot.js');
+    const svg = heatmapSvg([[0, 0.5], [1, 0.25]], { title: 'experts', rowLabels: ['layer 0', 'layer 1'], colLabels: ['e0', 'e1'], valueLabel: 'share' });
+    expect(svg.match(/<rect x=/g)?.length).toBe(4);
+    expect(svg).toContain('<title>layer 1, e0: 1</title>');
+    expect(svg).toContain('fill="rgb(255,255,255)"'); // 0 is white
+    expect(svg).toContain('fill="rgb(8,48,107)"'); // the maximum is dark
+    expect(() => heatmapSvg([[1, 2]], { title: '', rowLabels: ['a'], colLabels: ['x'], valueLabel: '' })).toThrow(/1×2 values but 1 row and 1 column labels/);
+  });
+});
