@@ -21,6 +21,7 @@ export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const LATEST = 'latest';
 const FORMAT = 'llmjp4-checkpoint';
 const NAME = /^checkpoint-(\d+)$/;
+// What a killed save can leave behind (`.tmp-checkpoint-N-pid`, `.trash-checkpoint-N-pid`), removed by the next save.
 const TEMP_PREFIX = '.tmp-checkpoint-';
 const TRASH_PREFIX = '.trash-checkpoint-';
 
@@ -78,7 +79,7 @@ export function saveCheckpoint(root: string, model: CausalLM, optimizer: AdamW, 
   const extra = json(progress.extra, 'extra');
   mkdirSync(root, { recursive: true });
   const name = checkpointName(progress.step);
-  const tmp = join(root, `${TEMP_PREFIX}${name}-${process.pid}`);
+  const tmp = join(root, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
 
@@ -90,14 +91,14 @@ export function saveCheckpoint(root: string, model: CausalLM, optimizer: AdamW, 
   const files: Record<string, FileRecord> = {};
   for (const f of readdirSync(tmp).sort()) files[f] = { bytes: statSync(join(tmp, f)).size, sha256: sha256(join(tmp, f)) };
   const rng = Object.fromEntries(Object.entries(progress.rng ?? {}).map(([k, g]) => [k, g.getState()]));
-  const state = { format: FORMAT, version: 1, step: progress.step, rng, data_cursor: dataCursor, extra, files };
+  const state = { format: FORMAT, version: 1, step: progress.step, dtype: model.dtype, rng, data_cursor: dataCursor, extra, files };
   writeFileAtomic(join(tmp, TRAINER_STATE), JSON.stringify(state, null, 1) + '\n');
 
   // 2. Into place by rename (atomic). A checkpoint of the same step (a run that resumed from an older one
   // and came here again) is moved aside first, then removed.
   const final = join(root, name);
   if (existsSync(final)) {
-    const trash = join(root, `${TRASH_PREFIX}${name}-${process.pid}`);
+    const trash = join(root, `.trash-${name}-${process.pid}`);
     rmSync(trash, { recursive: true, force: true });
     renameSync(final, trash);
   }
@@ -126,7 +127,10 @@ export function listCheckpoints(root: string): { step: number; path: string }[] 
   return out.sort((a, b) => a.step - b.step);
 }
 
-/** The newest complete checkpoint under `root`, or null when there is none. */
+/**
+ * The newest complete checkpoint under `root`, or null when there is none. Found by scanning, not from
+ * `latest`: a kill between the rename and the pointer write leaves the pointer one checkpoint behind.
+ */
 export function findLatestCheckpoint(root: string): string | null {
   return listCheckpoints(root).at(-1)?.path ?? null;
 }
@@ -190,7 +194,9 @@ function readOptimizer(path: string): AdamWState {
 export function loadCheckpoint(path: string, modelOpts: ModelOptions = {}): LoadedCheckpoint {
   const s = readState(path);
   verifyFiles(path, s.files);
-  const model = fromPretrained(path, modelOpts);
+  // The dtype the run trained in (a float64 run resumes in float64), unless the caller asks otherwise.
+  const dtype = modelOpts.dtype ?? (s.dtype === 'float64' ? 'float64' : 'float32');
+  const model = fromPretrained(path, { ...modelOpts, dtype });
   const optimizer = readOptimizer(path);
   return { path, step: s.step, model, optimizer, rng: s.rng ?? {}, dataCursor: s.data_cursor ?? null, extra: s.extra ?? null };
 }

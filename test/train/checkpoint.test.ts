@@ -9,9 +9,12 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../../model/io/safetensors_read.js';
 import { fromPretrained } from '../../model/pretrained.js';
-import { checkpointName, findLatestCheckpoint, listCheckpoints, loadCheckpoint, restoreGenerators } from '../../train/checkpoint.js';
 import { Generator } from '../../core/index.js';
-import { toyRun, weightsOf, type ToyKind } from '../helpers/toy_run.js';
+import { createModel } from '../../model/causal_lm.js';
+import { checkpointName, findLatestCheckpoint, listCheckpoints, loadCheckpoint, restoreGenerators, saveCheckpoint } from '../../train/checkpoint.js';
+import { AdamW } from '../../train/optim/adamw.js';
+import { defaultParamGroups } from '../../train/optim/param_groups.js';
+import { toyModel, toyRun, weightsOf, type ToyKind } from '../helpers/toy_run.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const tmp = () => mkdtempSync(join(tmpdir(), 'llmjp4-ckpt-'));
@@ -51,6 +54,17 @@ describe('checkpoints', () => {
     const g = new Generator(0);
     restoreGenerators({ data: g }, ck.rng);
     expect(() => restoreGenerators({ other: g }, ck.rng)).toThrow('restoreGenerators: the checkpoint has generators [data], the run has [other]');
+  });
+
+  it('resumes a float64 run in float64, with its exact values', () => {
+    const model = createModel(toyModel('llama').config, { dtype: 'float64', seed: 3 });
+    const opt = new AdamW(defaultParamGroups(model.namedParameters(), 0.1));
+    const dir = saveCheckpoint(tmp(), model, opt, { step: 0 });
+    const ck = loadCheckpoint(dir);
+    expect(ck.model.dtype).toBe('float64');
+    expect(weightsOf(ck.model)).toEqual(weightsOf(model));
+    expect(() => saveCheckpoint(tmp(), model, opt, { step: -1 })).toThrow('saveCheckpoint: step must be an integer ≥ 0, got -1');
+    expect(() => saveCheckpoint(tmp(), model, opt, { step: 1 }, { keepLast: 0 })).toThrow('saveCheckpoint: keepLast must be an integer ≥ 1, got 0');
   });
 
   it('ignores a checkpoint killed mid-write (temp folder, truncated file, no state file) and loads the previous one', async () => {

@@ -1,6 +1,7 @@
 // The two golden training trajectories (test/fixtures/golden/train) reproduce within their README's
 // tolerances, through the library and through the pinned CLI `llmjp4 replay-train --case DIR --out OUT`;
 // and a typical mistake (weight decay on the norms) is caught by the same tolerances.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +11,8 @@ import { SafetensorsFile } from '../../model/io/safetensors_read.js';
 import { main } from '../../train/cli.js';
 import { readTrajectoryCase, replayTrajectory, type ReplayStep } from '../../train/replay.js';
 
-const TRAIN = resolve(import.meta.dirname, '..', 'fixtures', 'golden', 'train');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const TRAIN = resolve(ROOT, 'test', 'fixtures', 'golden', 'train');
 const CASES = ['train_llama_adamw', 'train_qwen3moe_adamw'] as const;
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -97,6 +99,13 @@ describe('replay-train: golden trajectories', () => {
       expect(e.maxRel).toBeLessThanOrEqual(1e-3);
     });
   }
+
+  it('runs as the installed bin: `npx llmjp4 replay-train` in a fresh process', () => {
+    const out = mkdtempSync(join(tmpdir(), 'llmjp4-replay-bin-'));
+    const stdout = execFileSync('npx', ['llmjp4', 'replay-train', '--case', join(TRAIN, CASES[1]), '--out', out, '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+    expect(stdout).toMatch(/train_qwen3moe_adamw: 8 steps, final loss [\d.]+; wrote /);
+    checkSteps(CASES[1], JSON.parse(readFileSync(join(out, 'trajectory.json'), 'utf8')).steps);
+  });
 
   it('catches a typical mistake: weight decay on the norms moves the final parameters past the tolerance', async () => {
     const c = readTrajectoryCase(join(TRAIN, 'train_llama_adamw'));
