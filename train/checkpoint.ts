@@ -21,7 +21,8 @@ export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const LATEST = 'latest';
 const FORMAT = 'llmjp4-checkpoint';
 const NAME = /^checkpoint-(\d+)$/;
-// What a killed save can leave behind (`.tmp-checkpoint-N-pid`, `.trash-checkpoint-N-pid`), removed by the next save.
+// What a killed save can leave behind (`.tmp-checkpoint-N-pid`, `.trash-checkpoint-N-pid`, `latest.pid.tmp`),
+// removed by the next save.
 const TEMP_PREFIX = '.tmp-checkpoint-';
 const TRASH_PREFIX = '.trash-checkpoint-';
 
@@ -108,8 +109,13 @@ export function saveCheckpoint(root: string, model: CausalLM, optimizer: AdamW, 
   // 3. The pointer, last; then forget what is no longer needed (old checkpoints, leftovers of killed runs).
   writeFileAtomic(join(root, LATEST), name + '\n');
   const all = listCheckpoints(root);
-  for (const c of all.slice(0, Math.max(0, all.length - keepLast))) rmSync(c.path, { recursive: true, force: true });
-  for (const e of readdirSync(root)) if (e.startsWith(TEMP_PREFIX) || e.startsWith(TRASH_PREFIX)) rmSync(join(root, e), { recursive: true, force: true });
+  // An old checkpoint is renamed out of the way before it is deleted, so a kill mid-delete never leaves
+  // a half-deleted folder under a checkpoint name.
+  for (const c of all.slice(0, Math.max(0, all.length - keepLast))) renameSync(c.path, join(root, `.trash-${checkpointName(c.step)}-${process.pid}`));
+  for (const e of readdirSync(root)) {
+    const leftover = e.startsWith(TEMP_PREFIX) || e.startsWith(TRASH_PREFIX) || /^latest\.\d+\.tmp$/.test(e);
+    if (leftover) rmSync(join(root, e), { recursive: true, force: true });
+  }
   syncDir(root);
   return final;
 }

@@ -86,6 +86,7 @@ describe('checkpoints', () => {
     const straight = await toyRun(null, { kind: 'llama', until: 3 });
     expect(weightsOf(resumed.model)).toEqual(weightsOf(straight.model));
     expect(existsSync(torn)).toBe(false); // the next save cleans up what killed runs left
+    expect(existsSync(join(root, 'latest.123.tmp'))).toBe(false);
   });
 
   it('fails loudly on damaged checkpoint files', async () => {
