@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adamwReference, Generator, randn, tensor, zerosLike, type Tensor } from '../../core/index.js';
-import { checkProperty } from '../../core/testing/index.js';
+import { checkProperty, countRun, fcParams } from '../../core/testing/index.js';
 import { createModel } from '../../model/causal_lm.js';
 import { preset } from '../../model/presets.js';
 import { AdamW } from '../../train/optim/adamw.js';
@@ -34,8 +34,9 @@ const shapesArb = fc.array(fc.array(fc.integer({ min: 1, max: 5 }), { minLength:
 
 describe('clipGradNorm_', () => {
   it('returns the global norm taken BEFORE clipping and scales every gradient by min(1, max/(norm+1e-6))', async () => {
-    const cases = fc.sample(fc.tuple(fc.integer(), shapesArb, fc.double({ min: 0.01, max: 10, noNaN: true }), fc.double({ min: 0.01, max: 5, noNaN: true })), 40);
-    for (const [seed, shapes, scale, maxNorm] of cases) {
+    const arb = fc.tuple(fc.integer(), shapesArb, fc.double({ min: 0.01, max: 10, noNaN: true }), fc.double({ min: 0.01, max: 5, noNaN: true }));
+    await fc.assert(fc.asyncProperty(arb, async ([seed, shapes, scale, maxNorm]) => {
+      countRun();
       const ps = withGrads(seed, shapes, 'float64', scale);
       const before = ps.map((p) => Array.from(p.grad!.dataSync()));
       const expected = Math.sqrt(before.flat().reduce((a, x) => a + x * x, 0));
@@ -50,7 +51,7 @@ describe('clipGradNorm_', () => {
       });
       // After clipping the norm is min(norm, max), short of max by the 1e-6 guard's share: max·1e-6/(norm+1e-6).
       expect(Math.abs((await globalGradNorm(ps)) - Math.min(expected, maxNorm))).toBeLessThanOrEqual((maxNorm * 1e-6) / expected + 1e-12);
-    }
+    }), fcParams(40));
   });
 
   it("computes torch's float32 coefficient bit for bit from the golden trajectories' grad norms", () => {
