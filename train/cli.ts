@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demo } from './demo/run.js';
 import { forward, forwardHelp, params, paramsHelp } from './commands/model.js';
+import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, trainTokenizerHelp } from './commands/tokenize.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string };
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   'train-tokenizer': { run: trainTokenizer, help: trainTokenizerHelp },
   params: { run: params, help: paramsHelp },
   forward: { run: forward, help: forwardHelp },
+  'replay-train': { run: replayTrain, help: replayTrainHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
 };

@@ -7,6 +7,7 @@ import { layerCases } from './layer.js';
 import { matmulCases } from './matmul.js';
 import { moeCases } from './moe.js';
 import { tokenizerCases } from './tokenizer.js';
+import { trainStepCases } from './train_step.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
@@ -17,4 +18,5 @@ export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   moe: moeCases,
   elementwise: elementwiseCases,
   tokenizer: tokenizerCases,
+  train_step: trainStepCases,
 };
