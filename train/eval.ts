@@ -26,7 +26,7 @@ export interface LossOptions {
   separator: number | null;
   /** Only tokens whose mask is 1 count (chat records). */
   useMask?: boolean;
-  /** Evaluate at most about this many tokens: the first rows of the packed split (default all). */
+  /** Stop after the first rows that hold this many targets (tokens the loss counts; default all). */
   maxTokens?: number;
   /** Rows per forward (default: as many as keep the logits near 64 MB, at most 8). */
   batchSize?: number;
@@ -59,7 +59,7 @@ export async function validationLoss(model: CausalLM, docs: TokenDocs, opts: Los
   return { tokens, loss, perplexity: Math.exp(loss) };
 }
 
-/** The packed rows of a split, cut after `maxTokens` tokens. */
+/** The packed rows of a split, cut once they hold `maxTokens` targets (counted, not all tokens: chat records count only the assistant's). */
 export function validationRows(docs: TokenDocs, opts: LossOptions): Row[] {
   const { rows, tail } = packDocuments(docs, { seqLen: opts.seqLen, separator: opts.separator, useMask: opts.useMask ?? false });
   const all = tail && tail.ids.length >= 2 ? [...rows, tail] : rows;
@@ -69,7 +69,7 @@ export function validationRows(docs: TokenDocs, opts: LossOptions): Row[] {
   for (const r of all) {
     if (n >= max) break;
     out.push(r);
-    n += r.ids.length;
+    n += countTargets(r.labels, r.labels.length);
   }
   return out;
 }
