@@ -108,12 +108,24 @@ export interface ChoiceSummary {
  * with the context's last token is still scored whole and every choice sees the same tokenization rules.
  */
 export async function multipleChoice(model: CausalLM, tok: Tokenizer, items: readonly ChoiceItem[] = CHOICE_ITEMS): Promise<ChoiceSummary> {
-  const results: ChoiceResult[] = [];
+  const seqs: { ids: number[]; from: number }[] = [];
   for (const item of items) {
     if (!Number.isInteger(item.answer) || item.answer < 0 || item.answer >= item.choices.length) throw new Error(`multipleChoice: item '${item.id}' has answer ${item.answer} but ${item.choices.length} choices`);
     const ctx = tok.encodeText(item.context);
-    const logProbs: number[] = [];
-    for (const choice of item.choices) logProbs.push(await continuationLogProb(model, tok.bosId, ctx, tok.encodeText(item.context + choice), `${item.id}: '${choice}'`));
+    for (const choice of item.choices) {
+      const whole = tok.encodeText(item.context + choice);
+      let p = 0;
+      while (p < ctx.length && p < whole.length && ctx[p] === whole[p]) p++;
+      if (p === whole.length) throw new Error(`multipleChoice: choice '${choice}' of item '${item.id}' adds no tokens to its context`);
+      // Ids [BOS, whole...]: the choice's tokens are at positions p+1 .. end.
+      seqs.push({ ids: [tok.bosId, ...whole], from: p + 1 });
+    }
+  }
+  const scores = await sequenceLogProbs(model, seqs);
+  const results: ChoiceResult[] = [];
+  let k = 0;
+  for (const item of items) {
+    const logProbs = scores.slice(k, (k += item.choices.length));
     const predicted = logProbs.indexOf(Math.max(...logProbs));
     results.push({ id: item.id, lang: item.lang, answer: item.answer, predicted, logProbs });
   }
@@ -127,20 +139,29 @@ export async function multipleChoice(model: CausalLM, tok: Tokenizer, items: rea
   return { accuracy: acc(results), chance, byLang, items: results };
 }
 
-/** Σ log p(whole[p..] | bos, whole[..p]) where p is the common prefix of `ctx` and `whole`. */
-async function continuationLogProb(model: CausalLM, bos: number, ctx: readonly number[], whole: readonly number[], what: string): Promise<number> {
-  let p = 0;
-  while (p < ctx.length && p < whole.length && ctx[p] === whole[p]) p++;
-  if (p === whole.length) throw new Error(`multipleChoice: choice ${what} adds no tokens to its context`);
-  const ids = [bos, ...whole];
+/**
+ * Σ_{t ≥ from} log p(ids[t] | ids[..t]) for each sequence, several per forward: sequences are
+ * right-padded to a common length, which leaves every real position unchanged under causal attention.
+ */
+async function sequenceLogProbs(model: CausalLM, seqs: readonly { ids: number[]; from: number }[]): Promise<number[]> {
   const V = model.config.vocab_size;
-  const logits = noGrad(() => model.forward(tensor(Int32Array.from(ids), { shape: [1, ids.length], dtype: 'int32' })).logits); // [1, T, V]
-  // Only the rows that predict the choice are needed: positions p .. T−2 predict ids p+1 .. T−1.
-  const rows = noGrad(() => logits.narrow(1, p, ids.length - 1 - p).logSoftmax(-1));
-  const lp = await rows.data();
-  let sum = 0;
-  for (let k = 0; k < ids.length - 1 - p; k++) sum += lp[k * V + ids[p + 1 + k]!]!;
-  return sum;
+  const out: number[] = [];
+  for (let i = 0; i < seqs.length; ) {
+    const L = Math.max(...seqs.slice(i, i + 64).map((s) => s.ids.length));
+    const n = Math.max(1, Math.min(64, seqs.length - i, Math.floor(16_777_216 / (L * V))));
+    const ids = new Int32Array(n * L);
+    for (let r = 0; r < n; r++) ids.set(seqs[i + r]!.ids, r * L);
+    const lp = await noGrad(() => model.forward(tensor(ids, { shape: [n, L], dtype: 'int32' })).logits.logSoftmax(-1)).data(); // [n, L, V]
+    for (let r = 0; r < n; r++) {
+      const s = seqs[i + r]!;
+      let sum = 0;
+      // Position t − 1 predicts ids[t].
+      for (let t = s.from; t < s.ids.length; t++) sum += lp[(r * L + t - 1) * V + s.ids[t]!]!;
+      out.push(sum);
+    }
+    i += n;
+  }
+  return out;
 }
 
 export interface EvalOptions {

@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromPretrained } from '../../model/pretrained.js';
+import { fromPretrained, loadConfig } from '../../model/pretrained.js';
 import { prepareData } from '../data/prepare.js';
+import { tokenizerFromFile } from '../data/tokenizer_choice.js';
 import { DEFAULT_EVAL_MAX_TOKENS, evaluate, type EvalReport } from '../eval.js';
 
 export const evalHelp =
@@ -35,8 +36,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!existsSync(tokenizer)) {
     throw new Error(values.tokenizer ? `--tokenizer ${tokenizer} does not exist` : `${values.model} has no ${CHECKPOINT_TOKENIZER}; pass --tokenizer FILE (the .model the checkpoint was trained with)`);
   }
+  // Check the pair before the slow steps: a tokenizer with ids past the embedding cannot be evaluated.
+  const choice = tokenizerFromFile(tokenizer);
+  const config = loadConfig(values.model);
+  if (choice.tokenizer.vocabSize > config.vocab_size) throw new Error(`the tokenizer has ${choice.tokenizer.vocabSize} pieces but the model's vocab_size is ${config.vocab_size}`);
   const model = fromPretrained(values.model);
-  const data = prepareData({ tokenizer, corpusDir: values.corpus, cacheDir: values.cache, splits: ['valid'], code: !values['no-code'], progress: !values.json });
+  const data = prepareData({ tokenizer: choice, corpusDir: values.corpus, cacheDir: values.cache, splits: ['valid'], code: !values['no-code'], progress: !values.json });
   const report = await evaluate(model, data, {
     seqLen: optionalInt(values['seq-len'], '--seq-len', 2),
     maxTokens: optionalInt(values['max-tokens'], '--max-tokens', 1) ?? DEFAULT_EVAL_MAX_TOKENS,

@@ -19,8 +19,8 @@ export interface DataOptions {
   corpusDir?: string;
   /** Where tokenizers and tokens are cached (default `runs/cache`, relative to the working directory). */
   cacheDir?: string;
-  /** A SentencePiece .model file; default: the small Unigram tokenizer trained on the corpus. */
-  tokenizer?: string;
+  /** A SentencePiece .model file (or one already loaded); default: the small Unigram tokenizer trained on the corpus. */
+  tokenizer?: string | TokenizerChoice;
   /** Size of the small tokenizer (default 8000). */
   vocabSize?: number;
   docChars?: number;
@@ -64,7 +64,9 @@ export function prepareData(opts: DataOptions = {}): PreparedData {
   const corpus = loadCorpus(opts.corpusDir ?? DEFAULT_CORPUS_DIR, { docChars: opts.docChars ?? DEFAULT_DOC_CHARS, code: opts.code, only: opts.only });
   const splits = corpus.map((s) => ({ sub: s, ...splitSub(s, opts.validFraction ?? DEFAULT_VALID_FRACTION) }));
   const choice: TokenizerChoice = opts.tokenizer
-    ? tokenizerFromFile(opts.tokenizer)
+    ? typeof opts.tokenizer === 'string'
+      ? tokenizerFromFile(opts.tokenizer)
+      : opts.tokenizer
     : smallTokenizer(
         splits.map((s) => s.train),
         join(cacheDir, 'tokenizer'),
