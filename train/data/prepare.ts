@@ -80,7 +80,9 @@ export function prepareData(opts: DataOptions = {}): PreparedData {
   const done = new Map<string, TokenDocs>();
   for (const job of jobs) {
     const key = tokensKey(job.sub, choice);
-    const { docs, hit } = cachedTokenDocs(join(cacheDir, 'tokens'), `${job.name}.${job.split}`, key, () => {
+    // One entry per sub-corpus, split and tokenizer: a stale one (edited text) is replaced, another tokenizer's is kept.
+    const entry = `${job.name}.${job.split}.${choice.fingerprint.slice(0, 8)}`;
+    const { docs, hit } = cachedTokenDocs(join(cacheDir, 'tokens'), entry, key, () => {
       const start = performance.now();
       const out = tokenizeDocs(job.sub, choice.tokenizer, (n) => bar?.tick(n));
       seconds += (performance.now() - start) / 1000;

@@ -7,7 +7,7 @@
 // mask}, then offsets (docs+1 × i32), ids (tokens × i32), and, with a mask, mask (tokens × u8).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomicWith } from '../../model/io/atomic_write.js';
 
@@ -33,14 +33,21 @@ export function cacheKey(parts: Iterable<string | Uint8Array>): string {
   return h.digest('hex');
 }
 
-/** The cached documents for `key` under `dir` (file `<name>-<key prefix>.bin`), computed and stored on a miss. */
+/**
+ * The cached documents for `key` under `dir` (file `<name>-<key prefix>.bin`), computed and stored on a
+ * miss; the entries of the same name for other keys are then removed, so edits do not pile up stale files.
+ */
 export function cachedTokenDocs(dir: string, name: string, key: string, compute: () => TokenDocs): { docs: TokenDocs; hit: boolean; path: string } {
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`token cache: entry name '${name}' must be letters, digits, '.', '_' or '-'`);
-  const path = join(dir, `${name}-${key.slice(0, 16)}.bin`);
+  if (!/^[\w.]+$/.test(name)) throw new Error(`token cache: entry name '${name}' must be letters, digits, '.' or '_'`);
+  const file = `${name}-${key.slice(0, 16)}.bin`;
+  const path = join(dir, file);
   const cached = readTokenCache(path, key);
   if (cached) return { docs: cached, hit: true, path };
   const docs = compute();
   writeTokenCache(path, key, docs);
+  for (const other of readdirSync(dir)) {
+    if (other !== file && other.startsWith(`${name}-`) && /^[0-9a-f]{16}\.bin$/.test(other.slice(name.length + 1))) rmSync(join(dir, other), { force: true });
+  }
   return { docs, hit: false, path };
 }
 

@@ -42,6 +42,11 @@ describe('token cache file', () => {
     expect([again.hit, calls]).toEqual([false, 4]);
     expect(Array.from(again.docs.ids)).toEqual([5, 6, 7, 8]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]); // atomic writes leave nothing behind
+    // A new key for the same name replaces the stale entry; other names stay.
+    cachedTokenDocs(dir, 'ja.valid', key, compute);
+    const next = cachedTokenDocs(dir, 'ja.train', cacheKey(['a', 'c']), compute);
+    expect(readdirSync(dir).sort()).toEqual([`ja.train-${cacheKey(['a', 'c']).slice(0, 16)}.bin`, `ja.valid-${key.slice(0, 16)}.bin`]);
+    expect(next.hit).toBe(false);
     expect(() => cachedTokenDocs(dir, '../evil', key, compute)).toThrow(/entry name/);
   });
 
