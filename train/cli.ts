@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demo } from './demo/run.js';
+import { dataCommand, dataHelp } from './commands/data.js';
 import { evalCommand, evalHelp } from './commands/eval.js';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, trainTokenizerHelp } from './commands/tokenize.js';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   tokenize: { run: tokenize, help: tokenizeHelp },
   detokenize: { run: detokenize, help: detokenizeHelp },
   'train-tokenizer': { run: trainTokenizer, help: trainTokenizerHelp },
+  data: { run: dataCommand, help: dataHelp },
   eval: { run: evalCommand, help: evalHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
