@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { demo } from './demo/run.js';
 import { forward, forwardHelp, params, paramsHelp } from './commands/model.js';
 import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
+import { dataCommand, dataHelp } from './commands/data.js';
+import { evalCommand, evalHelp } from './commands/eval.js';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, trainTokenizerHelp } from './commands/tokenize.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string };
@@ -19,6 +21,8 @@ const COMMANDS: Record<string, Command> = {
   params: { run: params, help: paramsHelp },
   forward: { run: forward, help: forwardHelp },
   'replay-train': { run: replayTrain, help: replayTrainHelp },
+  data: { run: dataCommand, help: dataHelp },
+  eval: { run: evalCommand, help: evalHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
 };

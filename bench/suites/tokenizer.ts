@@ -15,8 +15,8 @@ export function tokenizerCases(opts: SuiteOptions): BenchCase[] {
   const tok = Tokenizer.fromFile(MODEL);
   // Quick mode: a 20 KB slice of each text, enough to check that the cases run.
   const cut = (s: string) => (opts.quick ? s.slice(0, 20_000) : s);
-  const ja = cut(readFileSync(join(ROOT, 'train/data/ja_soseki_botchan.txt'), 'utf8'));
-  const en = cut(readFileSync(join(ROOT, 'train/data/en_dickens_a_christmas_carol.txt'), 'utf8'));
+  const ja = cut(readFileSync(join(ROOT, 'train/data/corpus/ja/soseki_botchan.txt'), 'utf8'));
+  const en = cut(readFileSync(join(ROOT, 'train/data/corpus/en/dickens_a_christmas_carol.txt'), 'utf8'));
   const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tokenizer/golden_public.json'), 'utf8')) as { encode_cases: { text: string }[] };
   const lines = golden.encode_cases.map((c) => c.text);
   const bytes = (s: string) => Buffer.byteLength(s, 'utf8');

@@ -10,9 +10,9 @@ import { META_PIECES, trainFromDir, trainUnigram, writeModel } from '../../../mo
 import { countWords, isValidPiece } from '../../../model/tokenizer/trainer_corpus.js';
 import { isValidSeed, seedPieces } from '../../../model/tokenizer/trainer_seed.js';
 
-const DATA = resolve(import.meta.dirname, '../../../train/data');
+const DATA = resolve(import.meta.dirname, '../../../train/data/corpus');
 const slice = (name: string, chars: number) => readFileSync(join(DATA, name), 'utf8').slice(0, chars);
-const lines = [...slice('ja_soseki_botchan.txt', 40000).split('\n'), ...slice('en_dickens_a_christmas_carol.txt', 40000).split('\n')].filter((l) => l !== '');
+const lines = [...slice('ja/soseki_botchan.txt', 40000).split('\n'), ...slice('en/dickens_a_christmas_carol.txt', 40000).split('\n')].filter((l) => l !== '');
 
 describe('Unigram trainer', () => {
   const model = trainUnigram(lines, { vocabSize: 3000 });
