@@ -1,0 +1,192 @@
+// Run one training stage from its config (stage_config.ts): prepare the data, build or load the model,
+// then step → log → evaluate → checkpoint until `steps`, and finish with the final model (HF layout plus
+// its tokenizer.model), metrics.jsonl, summary.json and SVG plots. With `resume`, a killed run continues
+// from its newest complete checkpoint bit-identically: the model, the optimizer's moments and step, the
+// data stream's cursor and the metric history all come back from the checkpoint.
+
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createModel, type CausalLM } from '../model/causal_lm.js';
+import { fromPretrained } from '../model/pretrained.js';
+import { preset } from '../model/presets.js';
+import { savePretrained } from '../model/pretrained.js';
+import { writeFileAtomic } from '../model/io/atomic_write.js';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { midtrainBatches, pretrainBatches, sftBatches, type BatchStream } from './data/batches.js';
+import { prepareData, type PreparedData } from './data/prepare.js';
+import { tokenizerFromFile } from './data/tokenizer_choice.js';
+import { CHECKPOINT_TOKENIZER } from './commands/eval.js';
+import { evaluate, type EvalReport } from './eval.js';
+import { AdamW } from './optim/adamw.js';
+import { defaultParamGroups } from './optim/param_groups.js';
+import { ProgressBar } from './progress.js';
+import { lrAt } from './schedule.js';
+import type { StageConfig } from './stage_config.js';
+import { writeStagePlots, type StageHistory } from './stage_report.js';
+import { trainStep, type MicroBatch } from './step.js';
+
+export interface StageOptions {
+  /** Continue from the newest complete checkpoint under `out/checkpoints` (fresh start if there is none). */
+  resume?: boolean;
+  /** Stop after this many steps of this invocation (tests: simulate a run that is cut short). */
+  stopAfter?: number;
+  /** Lines for the user (default: stderr). */
+  log?: (line: string) => void;
+  /** Show progress bars (default true). */
+  progress?: boolean;
+}
+
+export interface StageResult {
+  out: string;
+  /** The final model's folder (HF layout + tokenizer.model), when the stage ran to the end. */
+  final?: string;
+  history: StageHistory;
+  /** Validation before the first step and after the last (per sub-corpus loss). */
+  validBefore: Record<string, number>;
+  validAfter?: Record<string, number>;
+  tokensPerSecond: number;
+  stepsRun: number;
+}
+
+export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promise<StageResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const showProgress = opts.progress ?? true;
+  mkdirSync(cfg.out, { recursive: true });
+  const ckptRoot = join(cfg.out, 'checkpoints');
+
+  // 1. Data, cut with the tokenizer the model was (or will be) trained with.
+  const inherited = cfg.init_from && existsSync(join(cfg.init_from, CHECKPOINT_TOKENIZER)) ? join(cfg.init_from, CHECKPOINT_TOKENIZER) : undefined;
+  const tokenizerPath = cfg.data.tokenizer ?? inherited;
+  const data = prepareData({
+    tokenizer: tokenizerPath ? tokenizerFromFile(tokenizerPath) : undefined,
+    vocabSize: cfg.data.vocab_size,
+    corpusDir: cfg.data.corpus_dir,
+    cacheDir: cfg.data.cache_dir,
+    code: cfg.data.code,
+    docChars: cfg.data.doc_chars,
+    validFraction: cfg.data.valid_fraction,
+    progress: showProgress,
+    log,
+  });
+
+  // 2. The model and optimizer: from a checkpoint of this stage, else the previous stage or a preset.
+  const resumeFrom = opts.resume ? findLatestCheckpoint(ckptRoot) : null;
+  let model: CausalLM;
+  let history: StageHistory = { train: [], valid: [], expertLoad: null };
+  let start = 0;
+  const ck = resumeFrom ? loadCheckpoint(resumeFrom) : null;
+  if (ck) {
+    model = ck.model;
+    start = ck.step;
+    history = ck.extra as StageHistory;
+    log(`${cfg.stage}: resuming from ${resumeFrom} (step ${start} of ${cfg.steps})`);
+  } else if (cfg.init_from) {
+    model = fromPretrained(cfg.init_from);
+    log(`${cfg.stage}: starting from ${cfg.init_from}`);
+  } else {
+    const config = preset(cfg.model!.preset, { vocab_size: data.tokenizer.vocabSize, ...cfg.model!.config });
+    model = createModel(config, { seed: cfg.model!.seed ?? cfg.seed });
+    log(`${cfg.stage}: a fresh ${cfg.model!.preset} (${model.parameters().reduce((n, p) => n + p.numel(), 0).toLocaleString('en-US')} parameters)`);
+  }
+  if (data.tokenizer.vocabSize > model.config.vocab_size) throw new Error(`${cfg.stage}: the tokenizer has ${data.tokenizer.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`);
+  const optimizer = new AdamW(defaultParamGroups(model.namedParameters(), cfg.optimizer.weight_decay), { betas: cfg.optimizer.betas, eps: cfg.optimizer.eps });
+  if (ck) optimizer.loadStateDict(ck.optimizer);
+
+  // 3. The batch stream of this stage, at its saved cursor when resuming.
+  const stream = batchStream(cfg, data);
+  if (ck) stream.restore(ck.dataCursor);
+
+  const moe = model.config.model_type === 'qwen3_moe';
+  const evalOpts = { maxTokens: cfg.eval.max_tokens, seqLen: cfg.eval.seq_len ?? cfg.seq_len, choices: false };
+  const validate = async (step: number): Promise<EvalReport> => {
+    const r = await evaluate(model, data, evalOpts);
+    history.valid.push({ step, loss: Object.fromEntries(Object.entries(r.subCorpora).map(([k, v]) => [k, v.loss])) });
+    log(`${cfg.stage} step ${step}: validation ${Object.entries(r.subCorpora).map(([k, v]) => `${k} ${v.loss.toFixed(3)}`).join(', ')}`);
+    return r;
+  };
+  if (start === 0) await validate(0);
+
+  // 4. The loop.
+  const end = Math.min(cfg.steps, opts.stopAfter === undefined ? cfg.steps : start + opts.stopAfter);
+  const bar = showProgress ? new ProgressBar(end - start, cfg.stage) : undefined;
+  const t0 = performance.now();
+  let tokens = 0;
+  for (let step = start; step < end; step++) {
+    const micro: MicroBatch[] = Array.from({ length: cfg.micro_batches }, () => {
+      const b = nextWithTargets(stream, cfg.stage);
+      return { inputIds: b.inputIds, labels: b.labels, attentionMask: b.attentionMask };
+    });
+    const m = await trainStep(model, optimizer, micro, {
+      lr: lrAt(cfg.schedule, step),
+      maxGradNorm: cfg.optimizer.max_grad_norm ?? undefined,
+      auxLossCoef: moe ? cfg.moe.aux_loss_coef : undefined,
+      zLossCoef: moe ? cfg.moe.z_loss_coef : 0,
+      routing: moe,
+    });
+    tokens += m.tokens;
+    history.train.push({ step: step + 1, loss: m.loss, aux_loss: m.auxLoss, z_loss: m.zLoss, loss_total: m.lossTotal, grad_norm: m.gradNorm, lr: m.lr, tokens: m.tokens });
+    if (m.tokensPerExpert) history.expertLoad = addLoads(history.expertLoad, m.tokensPerExpert);
+    const elapsed = (performance.now() - t0) / 1000;
+    bar?.tick(1, { loss: m.loss, lr: m.lr.toExponential(2), 'tok/s': String(Math.round(tokens / elapsed)) });
+    const done = step + 1;
+    if (done % cfg.eval.every === 0 && done !== cfg.steps) await validate(done);
+    if (done % cfg.checkpoint.every === 0 || done === end) {
+      saveCheckpoint(ckptRoot, model, optimizer, { step: done, dataCursor: stream.state(), extra: history }, { keepLast: cfg.checkpoint.keep_last });
+    }
+  }
+  bar?.done();
+  const seconds = (performance.now() - t0) / 1000;
+  writeFileAtomic(join(cfg.out, 'metrics.jsonl'), history.train.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const result: StageResult = {
+    out: cfg.out,
+    history,
+    validBefore: history.valid[0]?.loss ?? {},
+    tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
+    stepsRun: end - start,
+  };
+  if (end < cfg.steps) return result;
+
+  // 5. The end of the stage: validation, the final model with its tokenizer, plots and a summary.
+  await validate(cfg.steps);
+  result.validAfter = history.valid.at(-1)!.loss;
+  const final = join(cfg.out, 'final');
+  savePretrained(model, final);
+  copyFileSync(data.tokenizerPath, join(final, `${CHECKPOINT_TOKENIZER}.tmp`));
+  writeFileAtomic(join(final, CHECKPOINT_TOKENIZER), readFileSync(join(final, `${CHECKPOINT_TOKENIZER}.tmp`)));
+  result.final = final;
+  const plots = writeStagePlots(cfg.out, cfg.stage, history);
+  writeFileAtomic(
+    join(cfg.out, 'summary.json'),
+    JSON.stringify({ stage: cfg.stage, steps: cfg.steps, final, valid_before: result.validBefore, valid_after: result.validAfter, tokens_per_second_last_run: result.tokensPerSecond, plots }, null, 1) + '\n',
+  );
+  return result;
+}
+
+function batchStream(cfg: StageConfig, data: PreparedData): BatchStream {
+  const opts = { batchSize: cfg.batch_size, seqLen: cfg.seq_len, seed: cfg.seed, weights: cfg.data.weights };
+  switch (cfg.stage) {
+    case 'pretrain':
+      return pretrainBatches(data, opts);
+    case 'midtrain':
+      return midtrainBatches(data, { ...opts, instructShare: cfg.data.instruct_share });
+    case 'sft':
+      return sftBatches(data, { ...opts, mode: cfg.data.sft_mode });
+  }
+}
+
+/**
+ * The next batch that has something to learn: with SFT's loss on assistant tokens only, a short packed
+ * window can fall entirely inside system/user text (no targets; its mean loss would be 0/0). Such
+ * batches are skipped — deterministically, so resuming still replays the same sequence.
+ */
+function nextWithTargets(stream: BatchStream, stage: string) {
+  for (let tries = 0; tries < 1000; tries++) {
+    const b = stream.next();
+    if (b.targets > 0) return b;
+  }
+  throw new Error(`${stage}: 1000 batches in a row had no targets; raise seq_len`);
+}
+
+function addLoads(acc: number[][] | null, step: number[][]): number[][] {
+  return acc ? acc.map((row, l) => row.map((v, e) => v + step[l]![e]!)) : step.map((r) => [...r]);
+}
