@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demo } from './demo/run.js';
 import { trainCommand, trainHelp } from './commands/train.js';
+import { startCommand, startHelp } from './main_job.js';
 import { forward, forwardHelp, params, paramsHelp } from './commands/model.js';
 import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
 import { dataCommand, dataHelp } from './commands/data.js';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   'replay-train': { run: replayTrain, help: replayTrainHelp },
   data: { run: dataCommand, help: dataHelp },
   eval: { run: evalCommand, help: evalHelp },
+  start: { run: startCommand, help: startHelp },
   train: { run: trainCommand, help: trainHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },

@@ -130,7 +130,8 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
     bar?.tick(1, { loss: m.loss, lr: m.lr.toExponential(2), 'tok/s': String(Math.round(tokens / elapsed)) });
     const done = step + 1;
     if (done % cfg.eval.every === 0 && done !== cfg.steps) await validate(done);
-    if (done % cfg.checkpoint.every === 0 || done === end) {
+    // The last step's checkpoint is written after the final validation (below), so it holds all of it.
+    if ((done % cfg.checkpoint.every === 0 || done === end) && done !== cfg.steps) {
       saveCheckpoint(ckptRoot, model, optimizer, { step: done, dataCursor: stream.state(), extra: history }, { keepLast: cfg.checkpoint.keep_last });
     }
   }
@@ -146,10 +147,16 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   };
   if (end < cfg.steps) return result;
 
-  // 5. The end of the stage: validation, the final model with its tokenizer, plots and a summary.
+  // 5. The end of the stage: validation, the final model with its tokenizer, plots and a summary. (A
+  // finished stage run again with `resume` has all of it already.)
+  const final = join(cfg.out, 'final');
+  if (start === cfg.steps && existsSync(join(final, CHECKPOINT_TOKENIZER)) && history.valid.at(-1)?.step === cfg.steps) {
+    log(`${cfg.stage}: already finished (${final})`);
+    return { ...result, validAfter: history.valid.at(-1)!.loss, final };
+  }
   await validate(cfg.steps);
   result.validAfter = history.valid.at(-1)!.loss;
-  const final = join(cfg.out, 'final');
+  saveCheckpoint(ckptRoot, model, optimizer, { step: cfg.steps, dataCursor: stream.state(), extra: history }, { keepLast: cfg.checkpoint.keep_last });
   savePretrained(model, final);
   copyFileSync(data.tokenizerPath, join(final, `${CHECKPOINT_TOKENIZER}.tmp`));
   writeFileAtomic(join(final, CHECKPOINT_TOKENIZER), readFileSync(join(final, `${CHECKPOINT_TOKENIZER}.tmp`)));
