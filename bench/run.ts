@@ -52,7 +52,7 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
       const caseThreads = c.threads ?? threads;
       setNumThreads(caseThreads);
       const minSamples = opts.quick ? 2 : (c.minSamples ?? 5);
-      const t = await measure(c.label, c.run, { timeMs, minSamples });
+      const t = await measure(c.label, c.run, { timeMs, minSamples, warmup: c.warmup });
       const row: Row = { label: c.label, dtype, threads: caseThreads, ...t, flops: c.flops, bytes: c.bytes, tokens: c.tokens, textBytes: c.textBytes };
       if (c.reference) {
         const ref = await measure(`${c.label} (reference)`, c.reference, { timeMs, minSamples: opts.quick ? 1 : Math.min(minSamples, 3) });

@@ -4,6 +4,7 @@ import { attentionCases } from './attention.js';
 import { elementwiseCases } from './elementwise.js';
 import { fusedCases } from './fused.js';
 import { layerCases } from './layer.js';
+import { longContextCases } from './long_context.js';
 import { matmulCases } from './matmul.js';
 import { moeCases } from './moe.js';
 import { tokenizerCases } from './tokenizer.js';
@@ -17,4 +18,5 @@ export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   moe: moeCases,
   elementwise: elementwiseCases,
   tokenizer: tokenizerCases,
+  long_context: longContextCases,
 };
