@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Generator } from '../../core/index.js';
 import { checkProperty } from '../../core/testing/index.js';
-import { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, argmax, nextToken, sample, softmax } from '../../model/sampling.js';
+import { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, argmax, kthLargest, nextToken, sample, softmax } from '../../model/sampling.js';
 
 // Rounded to 1e-6 so no subnormal collapses to a tie when divided by a temperature.
 const logitsArb = (opts: { min?: number; max?: number } = {}) =>
@@ -75,7 +75,7 @@ describe('sampling laws', () => {
   });
 
   it('top-p keeps the smallest most-likely set reaching p, and never draws outside it', () => {
-    checkProperty(fc.record({ x: logitsArb({ min: -3, max: 3 }), p: fc.double({ min: 0.05, max: 0.999, noNaN: true }), seed: seedArb }), ({ x, p, seed }) => {
+    checkProperty(fc.record({ x: fc.oneof(logitsArb({ min: -3, max: 3 }), fc.array(fc.integer({ min: -2, max: 2 }), { minLength: 1, maxLength: 12 })), p: fc.double({ min: 0.05, max: 0.999, noNaN: true }), seed: seedArb }), ({ x, p, seed }) => {
       const probs = softmax(x);
       const kept = applyTopP(x, p);
       const inSet = x.map((_, i) => kept[i] !== -Infinity);
@@ -89,6 +89,8 @@ describe('sampling laws', () => {
       const least = Math.min(...probs.filter((_, i) => inSet[i]));
       expect(mass - least).toBeLessThan(p + 1e-12);
       kept.forEach((v, i) => inSet[i] && expect(v).toBe(x[i])); // kept logits are untouched
+      // Among equal logits, the lower indices are the ones kept.
+      x.forEach((v, i) => x.forEach((w, j) => v === w && inSet[j] && !inSet[i] && expect(j).toBeLessThan(i)));
       const g = new Generator(seed);
       for (let n = 0; n < 20; n++) expect(inSet[nextToken(x, [], { temperature: 1, topP: p }, g)]).toBe(true);
     });
@@ -104,6 +106,14 @@ describe('sampling laws', () => {
     expect(counts[4]).toBe(0); // a removed token is never drawn
     // Each frequency within 4 standard errors of its probability.
     probs.forEach((q, i) => expect(Math.abs(counts[i] / N - q)).toBeLessThanOrEqual(4 * Math.sqrt((q * (1 - q)) / N) + 1e-12));
+  });
+});
+
+describe('kthLargest', () => {
+  it('is the k-th value of the falling sort, with ties and -Infinity', () => {
+    const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant(-Infinity), fc.double({ min: -1e3, max: 1e3, noNaN: true }));
+    const arb = fc.array(value, { minLength: 1, maxLength: 60 }).chain((x) => fc.record({ x: fc.constant(x), k: fc.integer({ min: 1, max: x.length }) }));
+    checkProperty(arb, ({ x, k }) => expect(kthLargest(x, k)).toBe([...x].sort((a, b) => b - a)[k - 1]), 300);
   });
 });
 

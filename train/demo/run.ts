@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Generator, noGrad, tensor } from '../../core/index.js';
 import { writeFileAtomic } from '../../model/io/atomic_write.js';
+import { backendOption, useBackend } from '../commands/backend_flag.js';
 import { lineChartSvg } from '../plot.js';
 import { ProgressBar } from '../progress.js';
 import { adamInit, adamStep, initParams, loss, sample, type CharMlpConfig, type Params } from './char_mlp.js';
@@ -51,8 +52,10 @@ export async function demo(argv: string[]): Promise<number> {
       lr: { type: 'string', default: '3e-3' },
       seed: { type: 'string', default: '0' },
       out: { type: 'string', default: 'runs/demo' },
+      ...backendOption,
     },
   });
+  useBackend(values.backend);
   const steps = Number(values.steps);
   const batchSize = Number(values.batch);
   const lr = Number(values.lr);
