@@ -57,7 +57,7 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
       setNumThreads(caseThreads);
       setCpuKernels(c.kernels ?? defaultKernels);
       const minSamples = opts.quick ? 2 : (c.minSamples ?? 5);
-      const t = await measure(c.label, c.run, { timeMs, minSamples });
+      const t = await measure(c.label, c.run, { timeMs, minSamples, warmup: c.warmup });
       const row: Row = { label: c.label, dtype, threads: caseThreads, kernels: c.kernels, ...t, flops: c.flops, bytes: c.bytes, tokens: c.tokens, textBytes: c.textBytes };
       if (c.reference) {
         if (!refMs.has(c.reference)) {

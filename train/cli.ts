@@ -11,12 +11,13 @@ import { forward, forwardHelp, params, paramsHelp } from './commands/model.js';
 import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
 import { dataCommand, dataHelp } from './commands/data.js';
 import { evalCommand, evalHelp } from './commands/eval.js';
+import { generateCommand, generateHelp } from './commands/generate.js';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, trainTokenizerHelp } from './commands/tokenize.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string };
 
 const COMMANDS: Record<string, Command> = {
-  demo: { run: demo, help: 'train a character-level MLP on Japanese + English text and sample from it [--steps N --batch N --lr X --seed S --out DIR]' },
+  demo: { run: demo, help: 'train a character-level MLP on Japanese + English text and sample from it [--steps N --batch N --lr X --seed S --out DIR --backend cpu|gpu]' },
   tokenize: { run: tokenize, help: tokenizeHelp },
   detokenize: { run: detokenize, help: detokenizeHelp },
   'train-tokenizer': { run: trainTokenizer, help: trainTokenizerHelp },
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   eval: { run: evalCommand, help: evalHelp },
   start: { run: startCommand, help: startHelp },
   train: { run: trainCommand, help: trainHelp },
+  generate: { run: generateCommand, help: generateHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
 };

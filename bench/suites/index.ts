@@ -4,6 +4,7 @@ import { attentionCases } from './attention.js';
 import { elementwiseCases } from './elementwise.js';
 import { fusedCases } from './fused.js';
 import { layerCases } from './layer.js';
+import { longContextCases } from './long_context.js';
 import { matmulCases } from './matmul.js';
 import { moeCases } from './moe.js';
 import { tokenizerCases } from './tokenizer.js';
@@ -19,4 +20,5 @@ export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   elementwise: elementwiseCases,
   tokenizer: tokenizerCases,
   train_step: trainStepCases,
+  long_context: longContextCases,
 };

@@ -35,4 +35,6 @@ export interface BenchCase {
   peakMemory?: boolean;
   /** Minimum samples (default 5); heavy cases take fewer. */
   minSamples?: number;
+  /** Run warm-up calls before timing (default true); a case that takes minutes turns it off. */
+  warmup?: boolean;
 }

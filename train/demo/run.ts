@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Generator, noGrad, tensor } from '../../core/index.js';
 import { writeFileAtomic } from '../../model/io/atomic_write.js';
+import { backendOption, useBackend } from '../commands/backend_flag.js';
 import { lineChartSvg } from '../plot.js';
 import { ProgressBar } from '../progress.js';
 import { adamInit, adamStep, initParams, loss, sample, type CharMlpConfig, type Params } from './char_mlp.js';
@@ -51,56 +52,59 @@ export async function demo(argv: string[]): Promise<number> {
       lr: { type: 'string', default: '3e-3' },
       seed: { type: 'string', default: '0' },
       out: { type: 'string', default: 'runs/demo' },
+      ...backendOption,
     },
   });
-  const steps = Number(values.steps);
-  const batchSize = Number(values.batch);
-  const lr = Number(values.lr);
-  const corpus = loadCharCorpus();
-  const cfg: CharMlpConfig = { vocab: corpus.chars.length, context: 8, embed: 24, hidden: 192 };
-  const g = new Generator(Number(values.seed));
-  let params = initParams(cfg, g);
-  const adam = adamInit(params);
-  console.log(`char-level MLP: vocab ${cfg.vocab}, context ${cfg.context}, embed ${cfg.embed}, hidden ${cfg.hidden}`);
-  console.log(`train chars: ja ${corpus.train.ja.length}, en ${corpus.train.en.length}; ${steps} steps of ${batchSize}`);
-  const before = validate(params, corpus, cfg, 4);
+  return useBackend(values.backend, async () => {
+    const steps = Number(values.steps);
+    const batchSize = Number(values.batch);
+    const lr = Number(values.lr);
+    const corpus = loadCharCorpus();
+    const cfg: CharMlpConfig = { vocab: corpus.chars.length, context: 8, embed: 24, hidden: 192 };
+    const g = new Generator(Number(values.seed));
+    let params = initParams(cfg, g);
+    const adam = adamInit(params);
+    console.log(`char-level MLP: vocab ${cfg.vocab}, context ${cfg.context}, embed ${cfg.embed}, hidden ${cfg.hidden}`);
+    console.log(`train chars: ja ${corpus.train.ja.length}, en ${corpus.train.en.length}; ${steps} steps of ${batchSize}`);
+    const before = validate(params, corpus, cfg, 4);
 
-  const curve: [number, number][] = [];
-  const validCurve: Record<Lang, [number, number][]> = { ja: [[0, before.ja]], en: [[0, before.en]] };
-  const bar = new ProgressBar(steps, 'train');
-  let smooth = NaN;
-  for (let step = 1; step <= steps; step++) {
-    const { ids, targets } = batch(corpus.train, batchSize, cfg.context, g);
-    const l = loss(params, ids, targets);
-    l.backward();
-    // Linear decay to 10% of the peak over the run.
-    params = adamStep(params, adam, lr * (1 - (0.9 * (step - 1)) / steps));
-    const v = l.itemSync();
-    smooth = Number.isNaN(smooth) ? v : 0.95 * smooth + 0.05 * v;
-    curve.push([step, v]);
-    if (step % Math.max(1, Math.floor(steps / 6)) === 0 || step === steps) {
-      const val = validate(params, corpus, cfg, 2);
-      for (const lang of LANGS) validCurve[lang].push([step, val[lang]]);
+    const curve: [number, number][] = [];
+    const validCurve: Record<Lang, [number, number][]> = { ja: [[0, before.ja]], en: [[0, before.en]] };
+    const bar = new ProgressBar(steps, 'train');
+    let smooth = NaN;
+    for (let step = 1; step <= steps; step++) {
+      const { ids, targets } = batch(corpus.train, batchSize, cfg.context, g);
+      const l = loss(params, ids, targets);
+      l.backward();
+      // Linear decay to 10% of the peak over the run.
+      params = adamStep(params, adam, lr * (1 - (0.9 * (step - 1)) / steps));
+      const v = l.itemSync();
+      smooth = Number.isNaN(smooth) ? v : 0.95 * smooth + 0.05 * v;
+      curve.push([step, v]);
+      if (step % Math.max(1, Math.floor(steps / 6)) === 0 || step === steps) {
+        const val = validate(params, corpus, cfg, 2);
+        for (const lang of LANGS) validCurve[lang].push([step, val[lang]]);
+      }
+      bar.tick(1, { loss: smooth });
     }
-    bar.tick(1, { loss: smooth });
-  }
-  bar.done();
-  const after = validate(params, corpus, cfg, 4);
-  for (const lang of LANGS) console.log(`validation loss ${lang}: ${before[lang].toFixed(3)} → ${after[lang].toFixed(3)} nats/char`);
+    bar.done();
+    const after = validate(params, corpus, cfg, 4);
+    for (const lang of LANGS) console.log(`validation loss ${lang}: ${before[lang].toFixed(3)} → ${after[lang].toFixed(3)} nats/char`);
 
-  const svg = lineChartSvg(
-    [{ name: 'train (per step)', points: curve }, ...LANGS.map((l) => ({ name: `validation ${l}`, points: validCurve[l] }))],
-    { title: 'char-level MLP: cross-entropy', xLabel: 'step', yLabel: 'nats / character' },
-  );
-  const plotPath = join(values.out, 'loss.svg');
-  writeFileAtomic(plotPath, svg);
+    const svg = lineChartSvg(
+      [{ name: 'train (per step)', points: curve }, ...LANGS.map((l) => ({ name: `validation ${l}`, points: validCurve[l] }))],
+      { title: 'char-level MLP: cross-entropy', xLabel: 'step', yLabel: 'nats / character' },
+    );
+    const plotPath = join(values.out, 'loss.svg');
+    writeFileAtomic(plotPath, svg);
 
-  const gen = new Generator(Number(values.seed) + 1);
-  for (const prompt of ['おれは', 'Scrooge ']) {
-    const ids = [...prompt].map((ch) => corpus.ids.get(ch) ?? 0);
-    const text = sample(params, ids, 120, cfg.context, 0.8, gen).map((i) => corpus.chars[i]).join('');
-    console.log(`\n--- sample after "${prompt}" ---\n${prompt}${text}`);
-  }
-  console.log(`\nloss curve: ${plotPath}`);
-  return 0;
+    const gen = new Generator(Number(values.seed) + 1);
+    for (const prompt of ['おれは', 'Scrooge ']) {
+      const ids = [...prompt].map((ch) => corpus.ids.get(ch) ?? 0);
+      const text = sample(params, ids, 120, cfg.context, 0.8, gen).map((i) => corpus.chars[i]).join('');
+      console.log(`\n--- sample after "${prompt}" ---\n${prompt}${text}`);
+    }
+    console.log(`\nloss curve: ${plotPath}`);
+    return 0;
+  });
 }
