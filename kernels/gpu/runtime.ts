@@ -26,7 +26,12 @@ export type Arg = DeviceArray | number | Float32Array;
 interface GpuKernel {
   (...args: unknown[]): unknown;
   setOutput(output: number[]): GpuKernel;
-  kernel?: { constructor: { name: string }; fallbackReason?: string | null; output?: number[] };
+  kernel?: GlKernel & { constructor: { name: string }; fallbackReason?: string | null; output?: number[] };
+}
+/** The parts of a gpu.js GL kernel that detachOwnOutput touches. */
+interface GlKernel {
+  texture?: { texture: unknown; newTexture(): void } | null;
+  _textureSwitched?: boolean;
 }
 interface GpuInstance {
   createKernel(source: string, settings: Record<string, unknown>): GpuKernel;
@@ -73,6 +78,20 @@ const KERNEL_CLASS: Record<GpuMode, string> = {
   webasm: 'WebAssemblyKernel',
   cpu: 'CPUKernel',
 };
+
+/**
+ * headlessgl: before a kernel reads its own previous output, give the kernel a fresh output texture.
+ * Left to gpu.js (immutable kernels), the kernel renders into a texture it kept from an earlier call,
+ * sized for that call — wrong values, or the wrong number of them, when sizes change.
+ */
+function detachOwnOutput(k: GpuKernel, values: readonly unknown[]): void {
+  const gl = k.kernel;
+  const own = gl?.texture?.texture;
+  if (!gl || own === undefined || own === null) return;
+  if (!values.some((v) => (v as { texture?: unknown } | null)?.texture === own)) return;
+  gl.texture!.newTexture();
+  gl._textureSwitched = true;
+}
 
 const UPLOAD: KernelSource = { name: 'upload', source: 'function (x) { return x[this.thread.x]; }' };
 
@@ -185,24 +204,18 @@ export class Runtime {
   }
 
   /**
-   * Call a compiled kernel for `length` outputs. gpu.js may swap in another kernel instance when an
-   * argument's type changes (a different texture kind, say), and a swapped-in instance it built
-   * earlier keeps the output size of its last use: such a call is repeated at the right size.
+   * Call a compiled kernel for `length` outputs. The size is checked on the kernel instance gpu.js
+   * currently runs (it swaps instances when argument types change), and the result's size after: a
+   * mismatch is a gpu.js state bug, reported rather than returned.
    */
   #call(c: Compiled, length: number, args: readonly Arg[]): unknown {
     const values = args.map((a) => this.#argValue(a));
-    const run = () => {
-      if (c.kernel.kernel?.output?.[0] !== length) c.kernel.setOutput([length]);
-      return c.kernel(...values);
-    };
-    const r = run();
+    if (c.kernel.kernel?.output?.[0] !== length) c.kernel.setOutput([length]);
+    if (this.mode === 'headlessgl') detachOwnOutput(c.kernel, values);
+    const r = c.kernel(...values);
     const made = (r as { output?: number[] } | null)?.output?.[0];
-    if (made === undefined || made === length) return r;
-    (r as { delete?: () => void }).delete?.();
-    const again = run();
-    const size = (again as { output?: number[] } | null)?.output?.[0];
-    if (size !== undefined && size !== length) throw new Error(`gpu (${this.mode}): internal error: asked gpu.js for ${length} elements, it made ${size}`);
-    return again;
+    if (made !== undefined && made !== length) throw new Error(`gpu (${this.mode}): internal error: asked gpu.js for ${length} elements, it made ${made}`);
+    return r;
   }
 
   /** The values of `a`, once every kernel queued before this call has run. */

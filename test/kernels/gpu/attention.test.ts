@@ -4,9 +4,9 @@
 import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
 import { arange, attention, where } from '../../../core/index.js';
-import { checkBackend, tensorSpec } from '../../../core/testing/index.js';
+import { tensorSpec } from '../../../core/testing/index.js';
 import { attentionTuning } from '../../../kernels/gpu/attention.js';
-import { forEachMode, TOL } from './harness.js';
+import { forEachMode, parity, TOL } from './harness.js';
 
 const budget = attentionTuning.scoreBudget;
 afterAll(() => {
@@ -36,7 +36,7 @@ const cases = fc
 
 forEachMode((gpu) => {
   const check = () =>
-    checkBackend({
+    parity({
       name: 'attention', backend: gpu(), cases, tol: TOL.fused, grad: true,
       fn: ([q, k, v, m], { causal, offset }) => {
         // Drop keys with −∞ where the mask is large (a padding mask), never key 0, so no row is empty.

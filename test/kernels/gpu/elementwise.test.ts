@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { where, type Tensor } from '../../../core/index.js';
-import { broadcastShapes, checkBackend, shape, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, TOL } from './harness.js';
+import { broadcastShapes, shape, tensorSpec } from '../../../core/testing/index.js';
+import { forEachMode, parity, TOL } from './harness.js';
 
 const UNARY = ['neg', 'abs', 'sign', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'silu', 'erf', 'square'] as const;
 const POSITIVE = ['log', 'sqrt', 'rsqrt', 'reciprocal'] as const;
@@ -23,23 +23,23 @@ const call = (x: Tensor, name: string, ...args: unknown[]) => ((x as unknown as 
 
 forEachMode((gpu) => {
   it('unary maps (and GELU both ways, clamp) = CPU', async () => {
-    await checkBackend({
+    await parity({
       name: 'unary', backend: gpu(), cases: one({ min: -6, max: 6 }), tol: TOL.elementwise, grad: true,
       labels: [...UNARY, 'gelu', 'gelu tanh', 'clamp'],
       fn: ([x]) => [...UNARY.map((op) => call(x!, op)), x!.gelu(), x!.gelu('tanh'), x!.clamp(-1, 2)],
     });
-    await checkBackend({
+    await parity({
       name: 'unary on positive inputs', backend: gpu(), cases: one({ min: 0.1, max: 5 }), tol: TOL.elementwise, grad: true,
       labels: POSITIVE, fn: ([x]) => POSITIVE.map((op) => call(x!, op)),
     });
   });
 
   it('binary maps over broadcast inputs = CPU, with gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'binary', backend: gpu(), cases: two(), tol: TOL.elementwise, grad: true,
       labels: BINARY, fn: ([a, b]) => BINARY.map((op) => call(a!, op, b)),
     });
-    await checkBackend({
+    await parity({
       name: 'div and pow', backend: gpu(), cases: two({ min: 0.2, max: 3 }), tol: TOL.elementwise, grad: true,
       labels: ['div', 'pow'], fn: ([a, b]) => [a!.div(b!), a!.abs().add(0.1).pow(b!)],
     });
@@ -47,14 +47,14 @@ forEachMode((gpu) => {
 
   it('pow of a negative base with integer exponents keeps the sign, 0^-n = ∞ (GPU pow is undefined there)', async () => {
     // (+ 0 turns −0 into 0: signed zeros are not kept apart on the GPU.)
-    await checkBackend({
+    await parity({
       name: 'pow', backend: gpu(), cases: two({ min: -3, max: 3, integer: true }), tol: TOL.elementwise,
       fn: ([a, b]) => a!.add(0).pow(b!),
     });
   });
 
   it('comparisons, logic, where and casts = CPU exactly', async () => {
-    await checkBackend({
+    await parity({
       name: 'compare', backend: gpu(), cases: two({ min: -2, max: 2, integer: true }), tol: TOL.exact,
       labels: [...COMPARE, 'and', 'or', 'not', 'where', 'to int32', 'to bool', 'int add'],
       fn: ([a, b]) => {
@@ -68,7 +68,7 @@ forEachMode((gpu) => {
   });
 
   it('contiguous: permuted and padded views copy out exactly', async () => {
-    await checkBackend({
+    await parity({
       name: 'contiguous', backend: gpu(), cases: one(), tol: TOL.exact,
       fn: ([x]) => [x!.contiguous(), x!.ndim >= 2 ? x!.transpose(0, -1).contiguous() : x!.neg()],
     });

@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { adamwUpdate_, crossEntropy, rmsNorm, rope, swiglu } from '../../../core/index.js';
-import { checkBackend, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, TOL } from './harness.js';
+import { tensorSpec } from '../../../core/testing/index.js';
+import { forEachMode, parity, TOL } from './harness.js';
 
 const dim = (max: number) => fc.integer({ min: 1, max });
 
@@ -39,23 +39,23 @@ const adamwCases = dim(12).chain((n) =>
 
 forEachMode((gpu) => {
   it('rmsNorm and swiglu = CPU, with gradients', async () => {
-    await checkBackend({ name: 'rmsNorm', backend: gpu(), cases: normCases, tol: TOL.fused, grad: true, fn: ([x, w]) => rmsNorm(x!, w!, 1e-5) });
-    await checkBackend({ name: 'swiglu', backend: gpu(), cases: swigluCases, tol: TOL.fused, grad: true, fn: ([g, u]) => swiglu(g!, u!) });
+    await parity({ name: 'rmsNorm', backend: gpu(), cases: normCases, tol: TOL.fused, grad: true, fn: ([x, w]) => rmsNorm(x!, w!, 1e-5) });
+    await parity({ name: 'swiglu', backend: gpu(), cases: swigluCases, tol: TOL.fused, grad: true, fn: ([g, u]) => swiglu(g!, u!) });
   });
 
   it('rope = CPU with [T, HS] and [B, T, HS] tables, with gradients', async () => {
-    await checkBackend({ name: 'rope', backend: gpu(), cases: ropeCases, tol: TOL.reduction, grad: true, fn: ([x, c, s]) => rope(x!, c!, s!) });
+    await parity({ name: 'rope', backend: gpu(), cases: ropeCases, tol: TOL.reduction, grad: true, fn: ([x, c, s]) => rope(x!, c!, s!) });
   });
 
   it('crossEntropy = CPU for mean/sum/none with ignored rows, with gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'crossEntropy', backend: gpu(), cases: ceCases, tol: TOL.fused, grad: true,
       fn: ([logits, t], { reduction }) => crossEntropy(logits!, t!, { ignoreIndex: -1, reduction }),
     });
   });
 
   it('three AdamW steps in place = CPU', async () => {
-    await checkBackend({
+    await parity({
       name: 'adamw', backend: gpu(), cases: adamwCases, tol: TOL.reduction, labels: ['param', 'm', 'v'],
       fn: ([p0, g, m0, v0], { lr, wd }) => {
         const [p, m, v] = [p0!.clone(), m0!.clone(), v0!.clone()];

@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { cat, embedding, stack, tensor, zeros } from '../../../core/index.js';
-import { axis, checkBackend, shape, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, TOL } from './harness.js';
+import { axis, shape, tensorSpec } from '../../../core/testing/index.js';
+import { forEachMode, parity, TOL } from './harness.js';
 
 const int = <T extends object>(s: T) => ({ ...s, kind: 'int32' as const });
 
@@ -42,21 +42,21 @@ const catCases = fc.tuple(shape({ minRank: 1, maxRank: 3 }), fc.integer({ min: 1
 
 forEachMode((gpu) => {
   it('gather and scatterAdd = CPU, with gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'gather/scatterAdd', backend: gpu(), cases: gatherCases, tol: TOL.reduction, grad: true, labels: ['gather', 'scatterAdd'],
       fn: ([x, index, src], { a }) => [x!.gather(a, index!), x!.scatterAdd(a, index!, src!)],
     });
   });
 
   it('indexSelect, indexAdd and embedding = CPU, with gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'indexSelect/indexAdd', backend: gpu(), cases: selectCases, tol: TOL.reduction, grad: true, labels: ['indexSelect', 'indexAdd', 'embedding'],
       fn: ([x, index, src], { a }) => [x!.indexSelect(a, index!), x!.indexAdd(a, index!, src!), embedding(index!.reshape(1, -1), x!.transpose(0, a).contiguous().reshape(x!.shape.at(a)!, -1))],
     });
   });
 
   it('cat and stack = CPU exactly, with gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'cat', backend: gpu(), cases: catCases, tol: TOL.exact, grad: true, labels: ['cat', 'stack'],
       fn: (xs, { a, n }) => [cat(xs.slice(0, n), a), stack([xs[n]!, xs[n]!.neg()], a)],
     });

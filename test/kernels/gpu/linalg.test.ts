@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { linear } from '../../../core/index.js';
-import { broadcastShapes, checkBackend, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, TOL } from './harness.js';
+import { broadcastShapes, tensorSpec } from '../../../core/testing/index.js';
+import { forEachMode, parity, TOL } from './harness.js';
 
 const dim = fc.integer({ min: 1, max: 5 });
 
@@ -24,14 +24,14 @@ const linearCases = fc
 
 forEachMode((gpu) => {
   it('matmul = CPU: broadcast batches, transposed views, gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'matmul', backend: gpu(), cases: matmulCases, tol: TOL.reduction, grad: true,
       fn: ([a, b], { ta, tb }) => (ta ? a!.mT : a!).matmul(tb ? b!.mT : b!),
     });
   });
 
   it('linear = CPU: bias, residual, silu/gelu/gelu_tanh, gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'linear', backend: gpu(), cases: linearCases, tol: TOL.reduction, grad: true,
       fn: (xs, c) => linear(xs[0]!, xs[1]!, c.bias ? xs[2] : undefined, { activation: c.act, residual: c.residual ? xs.at(-1) : undefined }),
     });

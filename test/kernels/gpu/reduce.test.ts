@@ -2,8 +2,8 @@
 // axis of a strided input, keepdim or not, with gradients where the op has one.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { axis, checkBackend, shape, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, TOL } from './harness.js';
+import { axis, shape, tensorSpec } from '../../../core/testing/index.js';
+import { forEachMode, parity, TOL } from './harness.js';
 
 const cases = (opts = {}) =>
   tensorSpec(shape({ minRank: 1, maxRank: 3, maxDim: 5 }), opts).chain((x) =>
@@ -12,7 +12,7 @@ const cases = (opts = {}) =>
 
 forEachMode((gpu) => {
   it('sum, max, min, cumsum (both ways), softmax, logSoftmax = CPU, with gradients', async () => {
-    await checkBackend({
+    await parity({
       name: 'reductions', backend: gpu(), cases: cases(), tol: TOL.fused, grad: true,
       labels: ['sum', 'max', 'min', 'mean', 'cumsum', 'softmax', 'logSoftmax', 'logsumexp'],
       fn: ([x], { ax, keep }) => [x!.sum(ax, keep), x!.max(ax, keep), x!.min(ax, keep), x!.mean(ax, keep), x!.cumsum(ax), x!.softmax(ax), x!.logSoftmax(ax), x!.logsumexp(ax, keep)],
@@ -20,7 +20,7 @@ forEachMode((gpu) => {
   });
 
   it('argmax, argmin, argsort and topk = CPU exactly (ties keep the first index)', async () => {
-    await checkBackend({
+    await parity({
       name: 'arg', backend: gpu(), cases: cases({ min: -3, max: 3, integer: true }), tol: TOL.exact,
       labels: ['argmax', 'argmin', 'argsort', 'topk values', 'topk indices'],
       fn: ([x], { ax, keep, desc }) => {
