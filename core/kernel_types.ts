@@ -146,8 +146,16 @@ export interface BackendMemory<H = unknown> {
   endScope(keep: ReadonlySet<unknown>): void;
   /** Exempt a handle from the scope it was made in. */
   keep(data: H): void;
-  /** Live handles and bytes; `finalized` counts handles only the garbage-collection backstop freed. */
-  stats(): { buffers: number; bytes: number; finalized: number };
+  stats(): MemoryStats;
+}
+
+/** Live device buffers and bytes, and running totals of buffers made, disposed, and freed by the GC backstop. */
+export interface MemoryStats {
+  buffers: number;
+  bytes: number;
+  allocated: number;
+  disposed: number;
+  finalized: number;
 }
 
 /**

@@ -5,7 +5,7 @@
 // catches what neither released.
 
 import { getBackend } from './backend.js';
-import type { Backend } from './kernel_types.js';
+import type { Backend, MemoryStats } from './kernel_types.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -48,8 +48,8 @@ export function dispose(...tensors: (Tensor | null | undefined | readonly Tensor
   for (const t of tensors.flat()) t?.dispose();
 }
 
-/** Live device buffers and bytes of a backend (null when it does not manage memory). */
-export function memoryStats(backend: Backend<any> = getBackend()): { buffers: number; bytes: number; finalized: number } | null {
+/** Live device buffers and bytes of a backend, and running totals (null when it does not manage memory). */
+export function memoryStats(backend: Backend<any> = getBackend()): MemoryStats | null {
   return backend.memory?.stats() ?? null;
 }
 

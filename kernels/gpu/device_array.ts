@@ -4,6 +4,8 @@
 // This file holds the handle and its bookkeeping (live count, scopes, a finalizer backstop); it runs
 // no kernels.
 
+import type { MemoryStats } from '../../core/kernel_types.js';
+
 /** What gpu.js hands back from a pipeline kernel: a texture, a buffer handle, or a plain array. */
 export type DeviceValue = Float32Array | DeviceObject;
 
@@ -54,6 +56,8 @@ export class DeviceArray {
 export class Memory {
   #live = 0;
   #bytes = 0;
+  #allocated = 0;
+  #disposed = 0;
   #finalized = 0;
   readonly #frames: DeviceArray[][] = [];
   readonly #registry: FinalizationRegistry<Cell>;
@@ -72,6 +76,7 @@ export class Memory {
   /** Record a new handle whose device value will be (or has been) stored in its cell. */
   track(a: DeviceArray): DeviceArray {
     this.#live++;
+    this.#allocated++;
     this.#bytes += 4 * a.length;
     this.#registry.register(a, a.cell, a);
     this.#frames.at(-1)?.push(a);
@@ -82,6 +87,7 @@ export class Memory {
   dispose(a: DeviceArray): void {
     if (a.disposed) return;
     a.disposed = true;
+    this.#disposed++;
     this.#registry.unregister(a);
     const cell = a.cell;
     // In webgpu mode, queued kernels may still read the buffer: free it after them.
@@ -125,8 +131,11 @@ export class Memory {
     a.kept = true;
   }
 
-  /** Handles not yet released, their bytes, and how many the finalizer had to free. */
-  stats(): { buffers: number; bytes: number; finalized: number } {
-    return { buffers: this.#live, bytes: this.#bytes, finalized: this.#finalized };
+  /**
+   * Live handles and their bytes (a disposal counts once its deferred free has run), and running
+   * totals: handles ever made, released by dispose/scope, and freed by the finalizer backstop.
+   */
+  stats(): MemoryStats {
+    return { buffers: this.#live, bytes: this.#bytes, allocated: this.#allocated, disposed: this.#disposed, finalized: this.#finalized };
   }
 }

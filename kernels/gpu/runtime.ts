@@ -165,7 +165,8 @@ export class Runtime {
       return;
     }
     this.#enqueue(outs, ins, async () => {
-      const results = work(await Promise.all(ins.map((a) => this.read(a))));
+      // (Not read(): an input updated in place is also an output, whose `ready` is this very task.)
+      const results = work(await Promise.all(ins.map((a) => this.#readNow(a))));
       for (let i = 0; i < outs.length; i++) store(outs[i]!, (await this.#deviceValue(results[i]!)) as DeviceValue);
     });
   }
@@ -221,6 +222,11 @@ export class Runtime {
   /** The values of `a`, once every kernel queued before this call has run. */
   async read(a: DeviceArray): Promise<Float32Array> {
     if (a.ready) await a.ready;
+    return this.#readNow(a);
+  }
+
+  /** Read without waiting for `a.ready`: inside a queued task, where everything before it has run. */
+  async #readNow(a: DeviceArray): Promise<Float32Array> {
     const v = this.#readable(a);
     if (v instanceof Float32Array) return v.slice();
     const r = await v.toArray();
