@@ -3,9 +3,11 @@
 // FLOPs follow the usual convention: forward 4·T²·HS/2 per head (causal), backward 2.5× that.
 
 import { attention, attentionOp, cpu, noGrad, randn, type Buf, type TypedArray } from '../../core/index.js';
+import { gpuAttentionCases } from './gpu.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 export function attentionCases(opts: SuiteOptions): BenchCase[] {
+  if (opts.gpu) return gpuAttentionCases(opts, opts.gpu);
   const shapes: [number, number][] = opts.quick ? [[64, 16]] : [[512, 64], [512, 128], [2048, 64], [2048, 128], [8192, 128]];
   const [NH, KVH] = [4, 1];
   const cases: BenchCase[] = [];

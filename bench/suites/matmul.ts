@@ -4,6 +4,7 @@
 
 import { noGrad, randn, type Tensor } from '../../core/index.js';
 import { matmulReference } from '../../kernels/cpu/matmul.js';
+import { gpuMatmulCases } from './gpu.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 function product(label: string, a: Tensor, b: Tensor, transB: boolean, threads: number, withRef: boolean): BenchCase {
@@ -21,6 +22,7 @@ function product(label: string, a: Tensor, b: Tensor, transB: boolean, threads: 
 }
 
 export function matmulCases(opts: SuiteOptions): BenchCase[] {
+  if (opts.gpu) return gpuMatmulCases(opts, opts.gpu);
   const { dtype } = opts;
   const sizes = opts.quick ? [48, 96] : [256, 512, 1024, 2048];
   const cases: BenchCase[] = [];

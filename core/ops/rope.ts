@@ -146,6 +146,11 @@ function buildTables(headDim: number, theta: number, scaling: RopeScaling, lengt
       sin[p * headDim + i] = sin[p * headDim + i + half] = s;
     }
   }
-  const make = (data: Float64Array) => Tensor.fromArray(backend, dtype === 'float64' ? data : Float32Array.from(data), dtype, [length, headDim]);
+  const make = (data: Float64Array) => {
+    const t = Tensor.fromArray(backend, dtype === 'float64' ? data : Float32Array.from(data), dtype, [length, headDim]);
+    // Cached across calls: exempt from the scope that happens to build it (see core/memory.ts).
+    backend.memory?.keep(t.storage.data);
+    return t;
+  };
   return { cos: make(cos), sin: make(sin) };
 }

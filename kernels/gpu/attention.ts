@@ -1,7 +1,7 @@
 // Attention forward on the GPU. gpu.js has no workgroup memory, so this is not flash attention's tiled
 // loop: the queries are taken in chunks, and for each chunk a score kernel writes the block
 // S = q·kᵀ·scale (+ mask, causal positions set to a finite −3e38), the online-softmax row kernel
-// (reduce.ts) gives each row's logsumexp, and an output kernel sums exp(S − lse)·v. A chunk holds at
+// (reduce.ts) gives each row's logsumexp, P = exp(S − lse), and an output kernel sums P·v. A chunk holds at
 // most `attentionTuning.scoreBudget` scores, so memory stays bounded for long sequences; chunks are
 // written into the full output by a placement kernel. GQA: query head h reads kv head ⌊h / rep⌋.
 
@@ -47,7 +47,8 @@ export function chunkRows(s: AttnShape): number {
 
 /**
  * Source declaring, for a score thread (row of the chunk, key j): b, h, g (kv head), i (query
- * position), grow (the row in [B, NH, Tq]), qb/kb (where q_i and k_j start) and the finished score s.
+ * position), grow (the row in [B, NH, Tq]), qb/kb (where q_i and k_j start) and the finished score s
+ * (−3e38 where causality forbids the key, without computing the dot product).
  */
 export const SCORE = `${divmod('row', 'j', 'this.thread.x', 'Tk')}
     ${divmod('bh', 'ci', 'row', 'Cq')}
@@ -57,12 +58,14 @@ export const SCORE = `${divmod('row', 'j', 'this.thread.x', 'Tk')}
     const grow = bh * Tq + i;
     const qb = grow * HS;
     const kb = ((b * KVH + g) * Tk + j) * HS;
-    let s = 0;
-    for (let d = 0; d < HS; d++) { s = s + q[qb + d] * k[kb + d]; }
-    s = s * scale;
-    if (hasMask > 0) { s = s + mask[(b * mSB + h * mSH + i * mSQ + j) * hasMask]; }
-    if (causal > 0 && j > offset + i) { s = ${NEG}; }
-    if (s < ${NEG}) { s = ${NEG}; }`;
+    let s = ${NEG};
+    if (causal == 0 || j <= offset + i) {
+      s = 0;
+      for (let d = 0; d < HS; d++) { s = s + q[qb + d] * k[kb + d]; }
+      s = s * scale;
+      if (hasMask > 0) { s = s + mask[(b * mSB + h * mSH + i * mSQ + j) * hasMask]; }
+      if (s < ${NEG}) { s = ${NEG}; }
+    }`;
 
 /** The score kernels' shared parameter list. */
 export const SCORE_PARAMS = 'q, k, mask, NH, KVH, Tq, Tk, HS, rep, q0, Cq, scale, causal, offset, hasMask, mSB, mSH, mSQ';
@@ -72,18 +75,23 @@ const SCORES = kernel('attentionScores', `function (${SCORE_PARAMS}) {
     return s;
   }`);
 
-/** out[row, d] = Σ_j exp(S[row, j] − lse[row])·v[j, d], stopping at the last key causality allows. */
-const OUTPUT = kernel('attentionOutput', `function (S, lse, v, NH, KVH, Tk, HS, rep, q0, Cq, causal, offset) {
+/** P = exp(S − lse) in place of the scores (one exp per score, not one per score and output column). */
+const PROBS = kernel('attentionProbsFromScores', `function (S, lse, Tk) {
+    ${divmod('row', 'j', 'this.thread.x', 'Tk')}
+    return Math.exp(S[this.thread.x] - lse[row]);
+  }`);
+
+/** out[row, d] = Σ_j P[row, j]·v[j, d], stopping at the last key causality allows. */
+const OUTPUT = kernel('attentionOutput', `function (P, v, NH, KVH, Tk, HS, rep, q0, Cq, causal, offset) {
     ${divmod('row', 'd', 'this.thread.x', 'HS')}
     ${divmod('bh', 'ci', 'row', 'Cq')}
     ${divmod('b', 'h', 'bh', 'NH')}
     ${divmod('g', 'hr', 'h', 'rep')}
     let end = Tk;
     if (causal > 0 && offset + q0 + ci + 1 < Tk) { end = offset + q0 + ci + 1; }
-    const l = lse[row];
     const vb = (b * KVH + g) * Tk * HS + d;
     let acc = 0;
-    for (let j = 0; j < end; j++) { acc = acc + Math.exp(S[row * Tk + j] - l) * v[vb + j * HS]; }
+    for (let j = 0; j < end; j++) { acc = acc + P[row * Tk + j] * v[vb + j * HS]; }
     return acc;
   }`);
 
@@ -125,8 +133,10 @@ export const attentionKernels: KernelGroup = (rt) => ({
       const rows = Math.min(cq, s.Tq - q0);
       const S = rt.run(SCORES, s.B * s.NH * rows * s.Tk, [q.data, k.data, mask ? mask.data : rt.empty, ...scoreArgs(s, attrs, q0, rows)]);
       const l = rt.run(ROW_LSE, s.B * s.NH * rows, [S, s.Tk, 1]);
-      const o = rt.run(OUTPUT, s.B * s.NH * rows * s.HS, [S, l, v.data, s.NH, s.KVH, s.Tk, s.HS, s.rep, q0, rows, attrs.causal ? 1 : 0, attrs.offset]);
+      const P = rt.run(PROBS, S.length, [S, l, s.Tk]);
       rt.memory.dispose(S);
+      const o = rt.run(OUTPUT, s.B * s.NH * rows * s.HS, [P, v.data, s.NH, s.KVH, s.Tk, s.HS, s.rep, q0, rows, attrs.causal ? 1 : 0, attrs.offset]);
+      rt.memory.dispose(P);
       out = place(rt, out, o, s, s.HS, q0, rows);
       lse = place(rt, lse, l, s, 1, q0, rows);
     }
