@@ -134,8 +134,13 @@ export class Runtime {
     if (length === 0) return out;
     const compiled = this.#compile(k);
     if (!this.async) {
-      out.cell.value = this.#call(compiled, length, args) as DeviceValue;
-      this.#checkMode(k, compiled);
+      try {
+        out.cell.value = this.#call(compiled, length, args) as DeviceValue;
+        this.#checkMode(k, compiled);
+      } catch (e) {
+        this.memory.dispose(out);
+        throw e;
+      }
       return out;
     }
     this.#enqueue([out], args, async () => {
