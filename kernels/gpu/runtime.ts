@@ -170,8 +170,9 @@ export class Runtime {
       return;
     }
     this.#enqueue(outs, ins, async () => {
-      // (Not read(): an input updated in place is also an output, whose `ready` is this very task.)
-      const results = work(await Promise.all(ins.map((a) => this.#readNow(a))));
+      // (Not read(): an input updated in place is also an output, whose `ready` is this very task.
+      // An input disposed since this task was queued is still readable: its free is queued after us.)
+      const results = work(await Promise.all(ins.map((a) => this.#readNow(a, true))));
       for (let i = 0; i < outs.length; i++) store(outs[i]!, (await this.#deviceValue(results[i]!)) as DeviceValue);
     });
   }
@@ -230,9 +231,12 @@ export class Runtime {
     return this.#readNow(a);
   }
 
-  /** Read without waiting for `a.ready`: inside a queued task, where everything before it has run. */
-  async #readNow(a: DeviceArray): Promise<Float32Array> {
-    const v = this.#readable(a);
+  /**
+   * Read without waiting for `a.ready`: inside a queued task, where everything before it has run.
+   * `queued`: the read belongs to work queued before any later dispose() of `a`, whose free waits for it.
+   */
+  async #readNow(a: DeviceArray, queued = false): Promise<Float32Array> {
+    const v = this.#readable(a, queued);
     if (v instanceof Float32Array) return v.slice();
     const r = await v.toArray();
     return r instanceof Float32Array ? r : Float32Array.from(r as ArrayLike<number>);
@@ -247,9 +251,9 @@ export class Runtime {
     return r instanceof Float32Array ? r : Float32Array.from(r as ArrayLike<number>);
   }
 
-  #readable(a: DeviceArray): DeviceValue {
+  #readable(a: DeviceArray, queued = false): DeviceValue {
     if (a.error) throw a.error;
-    if (a.disposed) throw new Error(`gpu (${this.mode}): cannot read a tensor whose device memory was already released (disposed, or freed at the end of a scope)`);
+    if (a.disposed && !queued) throw new Error(`gpu (${this.mode}): cannot read a tensor whose device memory was already released (disposed, or freed at the end of a scope)`);
     if (a.value === null) throw new Error(`gpu (${this.mode}): the tensor has not been computed yet; read it with await t.data()`);
     return a.value;
   }

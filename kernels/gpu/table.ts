@@ -9,6 +9,8 @@ import { crossEntropyKernels } from './cross_entropy.js';
 import { elementwiseKernels } from './elementwise.js';
 import { indexingKernels } from './indexing.js';
 import { matmulKernels } from './matmul.js';
+import { moeKernels } from './moe.js';
+import { moeBackwardKernels } from './moe_backward.js';
 import { normKernels } from './norm.js';
 import { reduceKernels } from './reduce.js';
 import { ropeKernels } from './rope.js';
@@ -28,5 +30,7 @@ export function GPU_KERNELS(rt: Runtime): GpuKernels {
     ...attentionKernels(rt),
     ...attentionBackwardKernels(rt),
     ...indexingKernels(rt),
+    ...moeKernels(rt),
+    ...moeBackwardKernels(rt),
   };
 }
