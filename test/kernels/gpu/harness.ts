@@ -38,6 +38,13 @@ export const TOL = {
 } satisfies Record<string, Tolerance>;
 
 /**
+ * Against Hugging Face's golden data (test/fixtures/golden): the fixtures' suggested float32
+ * tolerances, as max|x − ref| / max|ref| per tensor (|x − ref| / |ref| for losses) — the same the
+ * CPU backend meets in test/model/golden.test.ts.
+ */
+export const GOLDEN_TOL = { activations: 1e-5, loss: 1e-5, grad: 2e-5 };
+
+/**
  * `body` once per gpu.js mode, inside `describe(mode)`: skipped (named, with the reason in the
  * test list) where the mode does not work. `gpu()` gives that mode's backend.
  */
