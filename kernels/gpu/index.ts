@@ -43,6 +43,12 @@ export async function createGpuBackend(opts: GpuBackendOptions = {}): Promise<Gp
   const requested = opts.mode ?? 'auto';
   const { runtime: rt, skipped } = requested === 'auto' ? await openAuto() : { runtime: await openMode(requested), skipped: [] };
   const table: GpuKernels = { ...GPU_KERNELS(rt) };
+  const bound = (opts.without ?? []).filter((k) => k === 'moe' || k === 'moeBackward');
+  if (bound.length > 0) {
+    rt.destroy();
+    // Their aux 'plan' is data-sized and laid out differently on each backend (moe.ts).
+    throw new Error(`gpu: '${bound.join("', '")}' cannot fall back to the CPU: the MoE plan that 'moe' hands to 'moeBackward' is backend-specific and sized by the routing`);
+  }
   for (const key of opts.without ?? []) delete table[key];
   const name = `gpu:${rt.mode}`;
   const warn = opts.onFallback ?? ((m: string) => console.warn(m));

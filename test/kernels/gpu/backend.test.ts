@@ -73,6 +73,10 @@ forEachMode((gpu, mode) => {
     g.destroy();
   });
 
+  it('the MoE kernels cannot fall back (their plan is backend-specific): a clear error', async () => {
+    await expect(createGpuBackend({ mode, without: ['moeBackward'] })).rejects.toThrow("gpu: 'moeBackward' cannot fall back to the CPU");
+  });
+
   it('three training steps of a tiny decoder block = the CPU backend (loss and every parameter)', async () => {
     const P = initParams(gpu());
     const M = initMoments(P);
