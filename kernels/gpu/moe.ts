@@ -4,9 +4,8 @@
 // matmul, the SwiGLU, the gather of tokens and the weighted combine run on the device. Row arrays are
 // sized for every assignment (N·K rows) because the number kept is only known once the plan exists.
 
-import type { GpuBuf, GpuKernels, KernelGroup } from './common.js';
-import { divmod, kernel, launch } from './common.js';
 import { planAssignments } from '../cpu/moe_plan.js';
+import { divmod, kernel, launch, type GpuBuf, type GpuKernels, type KernelGroup } from './common.js';
 import type { DeviceArray } from './device_array.js';
 import type { Runtime } from './runtime.js';
 import { SWIGLU } from './swiglu.js';

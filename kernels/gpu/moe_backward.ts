@@ -5,8 +5,7 @@
 // Sums over an expert's rows loop over its segment; sums over a token's slots loop over its K rows
 // (gather-style, no atomics). An expert that received no token gets exactly zero.
 
-import type { GpuBuf, KernelGroup } from './common.js';
-import { divmod, kernel } from './common.js';
+import { divmod, kernel, type GpuBuf, type KernelGroup } from './common.js';
 import { CAT2 } from './indexing.js';
 import { planLayout } from './moe.js';
 import { SWIGLU, SWIGLU_BACKWARD } from './swiglu.js';
@@ -93,7 +92,7 @@ const EXPERT_GRADS = kernel('moeExpertGrads', `function (dGU, x, plan, weights, 
 
 export const moeBackwardKernels: KernelGroup = (rt) => ({
   moeBackward: (inputs, _attrs, spec) => {
-    const [x, weights, gate, up, down, plan, G, U, Y, dy] = inputs as GpuBuf[] as [GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf];
+    const [x, weights, gate, up, down, plan, G, U, Y, dy] = inputs as [GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf];
     const [N, H] = x.shape as [number, number];
     const K = weights.shape[1]!;
     const [E, I] = gate.shape as [number, number];
