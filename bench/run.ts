@@ -1,7 +1,10 @@
-// `npm run bench [-- suite ...] [--threads N] [--dtype float32|float64] [--time MS] [--quick] [--out DIR]`
+// `npm run bench [-- suite ...] [--threads N] [--dtype float32|float64] [--time MS] [--quick] [--out DIR]
+//                 [--backend cpu|gpu] [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]`
 // Runs the named suites (all by default), prints a table per suite and writes bench/results/<suite>.json:
 // median and spread, GFLOP/s or GB/s, tokens/s, threads, dtype, peak memory, and the ratio against the
-// simple reference measured in the same run.
+// simple reference measured in the same run. With `--backend gpu` (or LLMJP4_BACKEND=gpu) the suites
+// that have GPU cases (matmul, attention, layer) run on the GPU backend, each case against the CPU
+// backend in the same run, and write <suite>.gpu-<mode>.json.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { selectBackend } from '../core/backend.js';
 import { setNumThreads } from '../kernels/cpu/threads/pool.js';
 import { getCpuKernels, setCpuKernels } from '../kernels/cpu/wasm/runtime.js';
 import { measure } from './measure.js';
@@ -29,6 +33,8 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
       threads: { type: 'string', default: String(availableParallelism()) },
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
+      backend: { type: 'string', default: process.env.LLMJP4_BACKEND ?? 'cpu' },
+      'gpu-mode': { type: 'string', default: process.env.LLMJP4_GPU_MODE ?? 'auto' },
     },
   });
   const dtype = values.dtype;
@@ -37,14 +43,25 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench: --threads must be a positive integer, got ${values.threads}`);
   const unknown = positionals.filter((s) => !(s in SUITES));
   if (unknown.length > 0) throw new Error(`bench: unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}`);
-  const names = positionals.length > 0 ? positionals : Object.keys(SUITES);
+  const onGpu = values.backend === 'gpu';
+  if (!onGpu && values.backend !== 'cpu') throw new Error(`bench: --backend must be cpu or gpu, got ${values.backend}`);
+  if (onGpu && dtype !== 'float32') throw new Error('bench: the gpu backend computes in float32 only');
+  const noGpuCases = onGpu ? positionals.filter((s) => !GPU_SUITES.includes(s)) : [];
+  if (noGpuCases.length > 0) throw new Error(`bench: suite(s) ${noGpuCases.join(', ')} have no GPU cases; with --backend gpu choose from ${GPU_SUITES.join(', ')}`);
+  const names = positionals.length > 0 ? positionals : onGpu ? GPU_SUITES : Object.keys(SUITES);
   const opts: SuiteOptions = { dtype, quick: values.quick, threads };
   const timeMs = Number(values.time);
   const m = machine();
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}; bench threads ${threads}`);
   if (names.length > 1) {
     const flags = ['--dtype', dtype, '--time', String(timeMs), '--threads', String(threads), ...(opts.quick ? ['--quick'] : [])];
-    return runIsolated(names, [...flags, ...(values.out ? ['--out', values.out] : [])], values.out);
+    const backendFlags = onGpu ? ['--backend', 'gpu', '--gpu-mode', values['gpu-mode']] : [];
+    return runIsolated(names, [...flags, ...backendFlags, ...(values.out ? ['--out', values.out] : [])], values.out, onGpu ? values['gpu-mode'] : null);
+  }
+  if (onGpu) {
+    const gpu = await selectBackend({ backend: 'gpu', mode: values['gpu-mode'] });
+    console.log(`backend: ${gpu.name} (asked for ${values['gpu-mode']}); the reference column is the CPU backend in the same run`);
+    opts.gpu = gpu;
   }
   const all: Record<string, Row[]> = {};
   const defaultKernels = getCpuKernels();
@@ -70,8 +87,9 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
       if (c.peakMemory) row.peakBytes = measurePeakMemory(suite, c.label, opts);
       rows.push(row);
     }
-    console.log(`\n${formatTable(suite, rows)}`);
-    const path = writeResults(suite, rows, { dtype, timeMs, quick: opts.quick, threads }, values.out);
+    const file = resultName(suite, opts.gpu ? values['gpu-mode'] : null);
+    console.log(`\n${formatTable(opts.gpu ? `${suite} on ${opts.gpu.name} (vs ref = × the CPU backend)` : suite, rows)}`);
+    const path = writeResults(file, rows, { dtype, timeMs, quick: opts.quick, threads, backend: opts.gpu?.name ?? 'cpu' }, values.out);
     console.log(`wrote ${path}`);
     all[suite] = rows;
   }
@@ -84,15 +102,23 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
  * ran before it (the JIT's type feedback, the heap) — ratios moved by up to 8× that way. Each child
  * prints its own table and writes its JSON, which is read back here.
  */
-function runIsolated(names: string[], flags: string[], outDir: string | undefined): Record<string, Row[]> {
+function runIsolated(names: string[], flags: string[], outDir: string | undefined, gpuMode: string | null): Record<string, Row[]> {
   const dir = outDir ?? join(dirname(fileURLToPath(import.meta.url)), 'results');
   const all: Record<string, Row[]> = {};
   for (const suite of names) {
     const r = spawnSync(process.execPath, ['--import', tsxLoader(), fileURLToPath(import.meta.url), suite, ...flags], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`bench: suite ${suite} failed (exit ${r.status})`);
-    all[suite] = (JSON.parse(readFileSync(join(dir, `${suite}.json`), 'utf8')) as { rows: Row[] }).rows;
+    all[suite] = (JSON.parse(readFileSync(join(dir, `${resultName(suite, gpuMode)}.json`), 'utf8')) as { rows: Row[] }).rows;
   }
   return all;
+}
+
+/** The suites with GPU cases (see suites/gpu.ts). */
+const GPU_SUITES = ['matmul', 'attention', 'layer'];
+
+/** Results file name: <suite>, or <suite>.gpu-<mode> for a GPU run (named by the mode asked for). */
+function resultName(suite: string, gpuMode: string | null): string {
+  return gpuMode === null ? suite : `${suite}.gpu-${gpuMode}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

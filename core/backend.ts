@@ -1,5 +1,7 @@
 // Which backend new tensors are created on. Backends are plain objects passed in explicitly —
-// nothing registers itself by being imported. The CPU backend is the default and always present.
+// nothing registers itself by being imported. The CPU backend is the default and always present;
+// `selectBackend` makes the GPU backend (gpu.js, loaded only when asked for) from a name and mode,
+// or from LLMJP4_BACKEND / LLMJP4_GPU_MODE.
 
 import { cpu } from '../kernels/cpu/index.js';
 import type { Backend } from './kernel_types.js';
@@ -27,6 +29,27 @@ export function withBackend<T>(backend: Backend<any>, fn: () => T): T {
 }
 
 export { cpu };
+
+export type BackendName = 'cpu' | 'gpu';
+export type GpuModeName = 'webgpu' | 'headlessgl' | 'webasm' | 'cpu' | 'auto';
+
+/**
+ * The backend a name asks for: 'cpu' (the default), or 'gpu' in a gpu.js mode ('auto' takes the
+ * first that works of webgpu → headlessgl → webasm). Unset arguments come from LLMJP4_BACKEND and
+ * LLMJP4_GPU_MODE. Async because opening a GPU mode runs a probe kernel; it does not set the current
+ * backend — pass the result to setBackend.
+ */
+export async function selectBackend(opts: { backend?: string; mode?: string } = {}): Promise<Backend<any>> {
+  const name = opts.backend ?? process.env.LLMJP4_BACKEND ?? 'cpu';
+  if (name === 'cpu') return cpu;
+  if (name !== 'gpu') throw new Error(`backend: unknown backend '${name}'; choose cpu or gpu (LLMJP4_BACKEND / --backend)`);
+  const mode = opts.mode ?? process.env.LLMJP4_GPU_MODE ?? 'auto';
+  const modes: readonly string[] = ['webgpu', 'headlessgl', 'webasm', 'cpu', 'auto'];
+  if (!modes.includes(mode)) throw new Error(`backend: unknown gpu mode '${mode}'; choose one of ${modes.join(', ')} (LLMJP4_GPU_MODE / --gpu-mode)`);
+  // Loaded here, not at the top: CPU users never load gpu.js.
+  const { createGpuBackend } = await import('../kernels/gpu/index.js');
+  return createGpuBackend({ mode: mode as GpuModeName });
+}
 
 /** Threads the CPU kernels use (the caller included): LLMJP4_THREADS, else every core; setNumThreads(1) = single-threaded. */
 export { getNumThreads, setNumThreads } from '../kernels/cpu/threads/pool.js';

@@ -143,6 +143,30 @@ export type Kernel<H, A> = (inputs: readonly Buf<H>[], attrs: A, out: OutSpec) =
 export type KernelTable<H> = { [K in KernelName]: Kernel<H, KernelAttrs[K]> };
 
 /**
+ * Device memory that a backend frees deterministically rather than leaving to the garbage collector
+ * (the GPU backend; the CPU backend has none). core/memory.ts wraps it as `dispose`/`scope`/`keep`.
+ */
+export interface BackendMemory<H = unknown> {
+  /** Release a handle's memory now (idempotent); using it afterwards is an error. */
+  dispose(data: H): void;
+  beginScope(): void;
+  /** Release what was made since the matching beginScope, except `keep` (which joins the enclosing scope). */
+  endScope(keep: ReadonlySet<unknown>): void;
+  /** Exempt a handle from the scope it was made in. */
+  keep(data: H): void;
+  stats(): MemoryStats;
+}
+
+/** Live device buffers and bytes, and running totals of buffers made, disposed, and freed by the GC backstop. */
+export interface MemoryStats {
+  buffers: number;
+  bytes: number;
+  allocated: number;
+  disposed: number;
+  finalized: number;
+}
+
+/**
  * A backend: where storage lives and how kernels run on it. Ops return tensors at once; a backend
  * may run kernels asynchronously, so only reading (`read`) is async. `readSync` exists where the
  * backend can answer synchronously.
@@ -157,4 +181,8 @@ export interface Backend<H = unknown> {
   readSync?(buf: Buf<H>): TypedArray;
   /** Number of elements the handle holds. */
   length(data: H): number;
+  /** Present where memory is freed deterministically (see BackendMemory). */
+  memory?: BackendMemory<H>;
+  /** Resolves once every kernel issued so far has finished (for timing an asynchronous backend). */
+  sync?(): Promise<void>;
 }

@@ -88,7 +88,11 @@ function run<I extends string, A>(
     | ((ins: Buf[], attrs: A, out: { shape: Shape; dtype: DType }) => Buf | KernelOutput)
     | undefined;
   if (!kernel) throw new Error(`${op.name}: backend '${backend.name}' has no kernel '${op.name as KernelName}'`);
-  const result = kernel(xs.map((x) => x.toBuf()), attrs, { shape, dtype });
+  const bufs = xs.map((x) => x.toBuf());
+  const result = kernel(bufs, attrs, { shape, dtype });
+  // Copies toBuf made for strided inputs are dead now (on backends that free memory, free them).
+  const outputs = new Set('aux' in result ? [result.out.data, ...Object.values(result.aux).map((b) => b.data)] : [result.data]);
+  xs.forEach((x, i) => outputs.has(bufs[i]!.data) || x.releaseBuf(bufs[i]!));
   if (!('aux' in result)) return { out: Tensor.fromBuf(backend, result), aux: {} };
   const aux: Record<string, Tensor> = {};
   for (const [name, buf] of Object.entries(result.aux)) aux[name] = Tensor.fromBuf(backend, buf);

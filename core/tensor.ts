@@ -136,16 +136,39 @@ export class Tensor {
     return 'aux' in r ? r.out : r;
   }
 
+  /** Release a buffer that toBuf() made for this view (a no-op when it is the tensor's own storage). */
+  releaseBuf(buf: Buf): void {
+    if (buf.data !== this.storage.data) this.storage.backend.memory?.dispose(buf.data);
+  }
+
+  /**
+   * Free this tensor's device memory now, on backends that manage it (the GPU); a no-op on the CPU.
+   * The storage is shared by every view of it, which all become unusable.
+   */
+  dispose(): void {
+    this.storage.backend.memory?.dispose(this.storage.data);
+  }
+
   /** The values, row-major, as a fresh typed array. */
   async data(): Promise<TypedArray> {
-    return this.storage.backend.read(this.toBuf());
+    const buf = this.toBuf();
+    try {
+      return await this.storage.backend.read(buf);
+    } finally {
+      this.releaseBuf(buf);
+    }
   }
 
   /** The values synchronously, where the backend can (the CPU backend always can). */
   dataSync(): TypedArray {
     const b = this.storage.backend;
     if (!b.readSync) throw new Error(`dataSync: backend '${b.name}' reads asynchronously; use await t.data()`);
-    return b.readSync(this.toBuf());
+    const buf = this.toBuf();
+    try {
+      return b.readSync(buf);
+    } finally {
+      this.releaseBuf(buf);
+    }
   }
 
   async item(): Promise<number> {

@@ -5,9 +5,11 @@
 
 import { attention, attentionOp, cpu, noGrad, randn, type Buf, type TypedArray } from '../../core/index.js';
 import { simdSupported, type CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
+import { gpuAttentionCases } from './gpu.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 export function attentionCases(opts: SuiteOptions): BenchCase[] {
+  if (opts.gpu) return gpuAttentionCases(opts, opts.gpu);
   const shapes: [number, number][] = opts.quick ? [[64, 16]] : [[512, 64], [512, 128], [2048, 64], [2048, 128], [8192, 128]];
   // Float64 always runs the TypeScript kernels.
   const paths: (CpuKernels | undefined)[] = opts.dtype === 'float64' ? [undefined] : simdSupported ? ['wasm', 'ts'] : ['ts'];

@@ -7,9 +7,10 @@
 import { attention, attentionOp, linear, randn, rmsNorm, rope, ropeTables, swiglu, zeros, type Tensor } from '../../core/index.js';
 import { linearOp, RmsNorm, Rope, Swiglu } from '../../core/ops/index.js';
 import { simdSupported, type CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
+import { gpuLayerCases } from './gpu.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
-interface Dims {
+export interface Dims {
   B: number;
   T: number;
   H: number;
@@ -19,9 +20,9 @@ interface Dims {
   I: number;
 }
 
-type Params = Record<'ln1' | 'ln2' | 'wq' | 'wk' | 'wv' | 'wo' | 'wg' | 'wu' | 'wd', Tensor>;
+export type Params = Record<'ln1' | 'ln2' | 'wq' | 'wk' | 'wv' | 'wo' | 'wg' | 'wu' | 'wd', Tensor>;
 
-function params(d: Dims, dtype: SuiteOptions['dtype']): Params {
+export function params(d: Dims, dtype: SuiteOptions['dtype']): Params {
   const w = (o: number, i: number) => randn([o, i], { dtype }).mul(i ** -0.5).requiresGrad_();
   const ones = () => zeros([d.H], { dtype }).add(1).requiresGrad_();
   return {
@@ -51,12 +52,13 @@ function layer(p: Params, x: Tensor, d: Dims, fused: boolean): Tensor {
   return lin(fused ? swiglu(g, u) : Swiglu.reference!({ gate: g, up: u }, {}), p.wd, x2);
 }
 
-function step(p: Params, x: Tensor, dy: Tensor, d: Dims, fused: boolean): void {
+export function step(p: Params, x: Tensor, dy: Tensor, d: Dims, fused: boolean): void {
   for (const t of Object.values(p)) t.zeroGrad();
   layer(p, x, d, fused).backward(dy);
 }
 
 export function layerCases(opts: SuiteOptions): BenchCase[] {
+  if (opts.gpu) return gpuLayerCases(opts, opts.gpu);
   const shapes: [string, Dims][] = opts.quick
     ? [['tiny', { B: 1, T: 16, H: 32, NH: 4, KVH: 1, HS: 8, I: 64 }]]
     : [

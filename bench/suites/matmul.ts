@@ -6,6 +6,7 @@
 import { noGrad, randn, type Tensor } from '../../core/index.js';
 import { matmulReference } from '../../kernels/cpu/matmul.js';
 import { simdSupported, type CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
+import { gpuMatmulCases } from './gpu.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 /** The kernel paths to compare: both where WebAssembly SIMD validates. */
@@ -33,6 +34,7 @@ function product(label: string, a: Tensor, b: Tensor, transB: boolean, threads: 
 }
 
 export function matmulCases(opts: SuiteOptions): BenchCase[] {
+  if (opts.gpu) return gpuMatmulCases(opts, opts.gpu);
   const { dtype } = opts;
   // Float64 always runs the TypeScript kernels.
   const paths = dtype === 'float32' ? KERNELS : [undefined];

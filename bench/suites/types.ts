@@ -1,7 +1,7 @@
 // What a benchmark suite provides: cases, each a closure to time plus the work it does per call,
 // optionally the simple reference for the same work (timed in the same run, for the ratio column).
 
-import type { DType } from '../../core/index.js';
+import type { Backend, DType } from '../../core/index.js';
 import type { CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
 
 export interface SuiteOptions {
@@ -10,6 +10,8 @@ export interface SuiteOptions {
   quick: boolean;
   /** Thread count for cases that do not fix their own. */
   threads: number;
+  /** Set by `--backend gpu`: the suites that have GPU cases time them on this backend against the CPU. */
+  gpu?: Backend<any>;
 }
 
 export interface BenchCase {

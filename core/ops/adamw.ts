@@ -39,7 +39,9 @@ export function adamwUpdate_(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, 
   check('adamwUpdate_', param, grad, m, v, h);
   for (const [label, t] of [['param', param], ['m', m], ['v', v]] as const) checkOwnsStorage('adamwUpdate_', label, t);
   const backend = param.storage.backend;
-  backend.kernels.adamw([param.toBuf(), grad.toBuf(), m.toBuf(), v.toBuf()], h, { shape: param.shape, dtype: param.dtype });
+  const g = grad.toBuf();
+  backend.kernels.adamw([param.toBuf(), g, m.toBuf(), v.toBuf()], h, { shape: param.shape, dtype: param.dtype });
+  grad.releaseBuf(g);
 }
 
 /** The same rule as separate ops: returns the new { param, m, v } and changes nothing. */

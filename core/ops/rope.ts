@@ -97,7 +97,8 @@ interface Tables {
   sin: Tensor;
 }
 
-const cache = new Map<string, Tables>();
+/** Tables per backend object (not name: two GPU backends may share a name, and a destroyed one must not serve tables). */
+const caches = new WeakMap<Backend<any>, Map<string, Tables>>();
 
 /**
  * cos/sin [T, HS] for positions offset..offset+T−1 (views into a cached table that grows by
@@ -113,7 +114,9 @@ export function ropeTables(
   backend: Backend<any> = getBackend(),
 ): Tables {
   floating('ropeTables')({ x: dtype });
-  const key = `${headDim}|${theta}|${JSON.stringify(scaling)}|${dtype}|${backend.name}`;
+  const key = `${headDim}|${theta}|${JSON.stringify(scaling)}|${dtype}`;
+  let cache = caches.get(backend);
+  if (!cache) caches.set(backend, (cache = new Map()));
   const need = positions instanceof Tensor ? 1 + Math.max(0, ...positions.dataSync()) : positions.offset + positions.length;
   let t = cache.get(key);
   if (!t || t.cos.shape[0] < need) {
@@ -143,6 +146,11 @@ function buildTables(headDim: number, theta: number, scaling: RopeScaling, lengt
       sin[p * headDim + i] = sin[p * headDim + i + half] = s;
     }
   }
-  const make = (data: Float64Array) => Tensor.fromArray(backend, dtype === 'float64' ? data : Float32Array.from(data), dtype, [length, headDim]);
+  const make = (data: Float64Array) => {
+    const t = Tensor.fromArray(backend, dtype === 'float64' ? data : Float32Array.from(data), dtype, [length, headDim]);
+    // Cached across calls: exempt from the scope that happens to build it (see core/memory.ts).
+    backend.memory?.keep(t.storage.data);
+    return t;
+  };
   return { cos: make(cos), sin: make(sin) };
 }

@@ -148,7 +148,10 @@ export function build(spec: TensorSpec, opts: { dtype?: DType; requiresGrad?: bo
   return t;
 }
 
-/** Padding that poisons any read outside the view: NaN for floats, an absurd value for integers. */
+/**
+ * Padding that poisons any read outside the view: NaN for floats, an absurd value for integers
+ * (below 2^24 in magnitude, so backends that store int32 as float32 — the GPU — hold it exactly).
+ */
 function padValue(dtype: DType): number {
-  return dtype === 'float32' || dtype === 'float64' ? NaN : dtype === 'int32' ? -123456789 : 1;
+  return dtype === 'float32' || dtype === 'float64' ? NaN : dtype === 'int32' ? -9999999 : 1;
 }

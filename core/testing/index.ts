@@ -2,6 +2,7 @@
 // gradcheck, fast-check arbitraries for shapes/tensors/layouts, a reference NDArray, and checkOp.
 
 export * from './arbitraries.js';
+export * from './check_backend.js';
 export * from './check_fused.js';
 export * from './check_op.js';
 export * from './gradcheck.js';

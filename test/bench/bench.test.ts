@@ -28,6 +28,18 @@ describe('bench harness', () => {
     expect(long[0]!.peakBytes).toBeGreaterThanOrEqual(0); // time and peak memory of the long forward
   });
 
+  it('runs the GPU cases with --backend gpu, each against the CPU backend in the same run', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'llmjp4-bench-gpu-'));
+    const results = await runBench(['matmul', '--backend', 'gpu', '--gpu-mode', 'webasm', '--quick', '--time', '5', '--out', out]);
+    const json = JSON.parse(readFileSync(join(out, 'matmul.gpu-webasm.json'), 'utf8'));
+    expect(json.options.backend).toBe('gpu:webasm');
+    for (const row of results.matmul!) {
+      expect(row.label).toMatch(/\[gpu:webasm\]$/);
+      expect(row.speedup).toBeGreaterThan(0);
+    }
+    await expect(runBench(['tokenizer', '--backend', 'gpu'])).rejects.toThrow('bench: suite(s) tokenizer have no GPU cases; with --backend gpu choose from matmul, attention, layer');
+  });
+
   it('formats a table with only the columns some row fills', () => {
     const t = formatTable('x', [{ label: 'a', dtype: 'float32', medianMs: 1, madMs: 0.1, minMs: 1, samples: 3, bytes: 4e6 }]);
     expect(t).toContain('GB/s');

@@ -1,28 +1,40 @@
-// `--backend cpu|gpu` on every command that computes: one option spec and one function that runs a
-// command's body on the chosen backend.
+// `--backend cpu|gpu` and `--gpu-mode webgpu|headlessgl|webasm|cpu|auto` on every command that computes:
+// one option spec and one function that runs a command's body on the chosen backend (core's
+// selectBackend; LLMJP4_BACKEND / LLMJP4_GPU_MODE give the defaults). On the GPU it says on stderr
+// which mode actually runs — `auto` may skip modes — and releases the backend when the body is done.
+// Bodies read values with `await t.data()` / `item()`: webgpu reads only asynchronously.
 
-import { cpu, getBackend, setBackend, type Backend } from '../../core/index.js';
+import { getBackend, selectBackend, setBackend, type Backend } from '../../core/index.js';
 
-export const backendOption = { backend: { type: 'string' as const, default: process.env.LLMJP4_BACKEND ?? 'cpu' } };
+export const backendOption = {
+  backend: { type: 'string' as const, default: process.env.LLMJP4_BACKEND ?? 'cpu' },
+  'gpu-mode': { type: 'string' as const },
+};
 
-export async function useBackend<T>(name: string | undefined, body: () => Promise<T>): Promise<T> {
-  const backend = await resolve(name ?? 'cpu');
+export interface BackendChoice {
+  backend?: string;
+  /** Only with backend gpu; unset: LLMJP4_GPU_MODE, else auto. */
+  'gpu-mode'?: string;
+}
+
+export async function useBackend<T>(choice: BackendChoice, body: () => Promise<T>): Promise<T> {
+  const name = choice.backend ?? 'cpu';
+  if (name !== 'cpu' && name !== 'gpu') throw new Error(`--backend must be cpu or gpu, got '${name}'`);
+  if (name === 'cpu' && choice['gpu-mode'] !== undefined) throw new Error('--gpu-mode applies only to --backend gpu');
+  const backend = await selectBackend({ backend: name, mode: choice['gpu-mode'] });
+  if (name === 'gpu') report(backend);
   const prev = getBackend();
   setBackend(backend);
   try {
     return await body();
   } finally {
     setBackend(prev);
+    (backend as { destroy?: () => void }).destroy?.();
   }
 }
 
-async function resolve(name: string): Promise<Backend<any>> {
-  switch (name) {
-    case 'cpu':
-      return cpu;
-    case 'gpu':
-      throw new Error('--backend gpu: the gpu.js backend is not part of this build yet');
-    default:
-      throw new Error(`--backend must be cpu or gpu, got '${name}'`);
-  }
+/** "llmjp4: backend gpu:webasm" on stderr, with the modes `auto` skipped and why. */
+function report(backend: Backend<any>): void {
+  const skipped = (backend as { skipped?: readonly string[] }).skipped ?? [];
+  console.error(`llmjp4: backend ${backend.name}${skipped.length > 0 ? ` (auto skipped: ${skipped.join('; ')})` : ''}`);
 }

@@ -16,7 +16,7 @@ import { PRESETS, preset } from '../../model/presets.js';
 import { backendOption, useBackend } from './backend_flag.js';
 
 export const paramsHelp = `count parameters without allocating them: --preset NAME (${Object.keys(PRESETS).join(', ')}) | --config FILE [--json]`;
-export const forwardHelp = 'logits and losses of a checkpoint: --model DIR --ids "1,2,3;4,5,6" [--dtype float32|float64] [--json] [--backend cpu|gpu]';
+export const forwardHelp = 'logits and losses of a checkpoint: --model DIR --ids "1,2,3;4,5,6" [--dtype float32|float64] [--json] [--backend cpu|gpu [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]]';
 
 export async function params(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { preset: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } } });
@@ -40,17 +40,18 @@ export async function forward(argv: string[]): Promise<number> {
   if (values.ids === undefined) throw new Error('--ids "1,2,3;4,5,6" is required');
   if (values.dtype !== 'float32' && values.dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got '${values.dtype}'`);
   const rows = parseIdRows(values.ids);
-  return useBackend(values.backend, async () => {
+  return useBackend(values, async () => {
     const model = fromPretrained(values.model!, { dtype: values.dtype as 'float32' | 'float64' });
     const V = model.config.vocab_size;
     const bad = rows.flat().find((id) => id < 0 || id >= V);
     if (bad !== undefined) throw new Error(`--ids: token ${bad} is outside the vocabulary [0, ${V})`);
     const ids = tensor(Int32Array.from(rows.flat()), { shape: [rows.length, rows[0].length], dtype: 'int32' });
     const out = model.forward(ids, { labels: ids, outputRouterLogits: true });
-    const loss = out.ceLoss!.itemSync();
-    const aux = out.auxLoss ? out.auxLoss.itemSync() : 0;
-    const total = out.loss!.itemSync();
-    const logits = out.logits.toArraySync() as number[][][];
+    // Asynchronous reads: the gpu backend's webgpu mode has no synchronous ones.
+    const loss = await out.ceLoss!.item();
+    const aux = out.auxLoss ? await out.auxLoss.item() : 0;
+    const total = await out.loss!.item();
+    const logits = (await out.logits.toArray()) as number[][][];
     if (values.json) console.log(JSON.stringify({ logits, loss, aux_loss: aux, loss_total: total }));
     else {
       console.log(`logits [${out.logits.shape.join(', ')}]`);
