@@ -61,7 +61,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const out = values.out ?? `runs/main-${arch}`;
   if (values.fresh) rmSync(out, { recursive: true, force: true });
   const stages = mainJobStages(arch, out, values.quick, values.corpus);
-  return useBackend(values.backend, async () => {
+  return useBackend(values, async () => {
     const t0 = performance.now();
     const results: StageResult[] = [];
     for (const cfg of stages) {

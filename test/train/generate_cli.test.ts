@@ -85,7 +85,7 @@ describe('llmjp4 generate', () => {
       [['--model', dir, '--ids', '1', '--top-p', '2'], 'generate: topP must be in (0, 1], got 2'],
       [['--model', dir, '--ids', '1', '--max-new-tokens', '1.5'], "--max-new-tokens must be an integer ≥ 0, got '1.5'"],
       [['--model', dir, '--ids', '1', '--backend', 'tpu'], "--backend must be cpu or gpu, got 'tpu'"],
-      [['--model', dir, '--ids', '1', '--backend', 'gpu'], '--backend gpu: the gpu.js backend is not part of this build yet'],
+      [['--model', dir, '--ids', '1', '--backend', 'gpu', '--gpu-mode', 'nope'], "unknown gpu mode 'nope'"],
       [['--model', join(dir, 'nope'), '--ids', '1'], 'has no config.json'],
     ];
     for (const [args, message] of cases) {
@@ -101,7 +101,7 @@ describe('llmjp4 generate', () => {
   });
 
   it('--backend cpu selects the CPU backend', async () => {
-    expect(await useBackend(undefined, async () => getBackend())).toBe(cpu);
-    expect(await useBackend('cpu', async () => getBackend())).toBe(cpu);
+    expect(await useBackend({}, async () => getBackend())).toBe(cpu);
+    expect(await useBackend({ backend: 'cpu' }, async () => getBackend())).toBe(cpu);
   });
 });

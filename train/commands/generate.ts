@@ -39,7 +39,7 @@ type GenerateValues = ReturnType<typeof parse>;
 
 export async function generateCommand(argv: string[]): Promise<number> {
   const values = parse(argv);
-  return useBackend(values.backend, () => run(values));
+  return useBackend(values, () => run(values));
 }
 
 async function run(values: GenerateValues): Promise<number> {

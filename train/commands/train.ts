@@ -12,7 +12,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, resume: { type: 'boolean', default: false }, steps: { type: 'string' }, ...backendOption } });
   if (!values.config) throw new Error('--config FILE is required (e.g. train/configs/llama/pretrain.json)');
   const cfg = readStageConfig(values.config);
-  return useBackend(values.backend, async () => {
+  return useBackend(values, async () => {
     const r = await runStage(cfg, { resume: values.resume });
     const fmt = (v: Record<string, number> | undefined) => (v ? Object.entries(v).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ') : '-');
     console.log(`${cfg.stage}: ${r.stepsRun} steps at ${Math.round(r.tokensPerSecond)} tokens/s`);

@@ -55,7 +55,7 @@ export async function demo(argv: string[]): Promise<number> {
       ...backendOption,
     },
   });
-  return useBackend(values.backend, async () => {
+  return useBackend(values, async () => {
     const steps = Number(values.steps);
     const batchSize = Number(values.batch);
     const lr = Number(values.lr);
