@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { generate } from '../model/generate.js';
 import { fromPretrained } from '../model/pretrained.js';
 import { TextStreamer } from '../model/text_streamer.js';
-import { renderChat } from '../model/tokenizer/index.js';
+import { parseReply, renderChat } from '../model/tokenizer/index.js';
 import { tokenizerFromFile } from './data/tokenizer_choice.js';
 import { CHECKPOINT_TOKENIZER } from './commands/eval.js';
 import { SFT_CHAT_OPTIONS } from './data/sft.js';
@@ -95,10 +95,16 @@ async function samples(pretrained: string, sft: string): Promise<void> {
     await generate(model, prompt, { ...opts, onToken: (id) => process.stdout.write(streamer.push(id)) });
     process.stdout.write(streamer.flush() + '\n');
   };
+  // A chat reply is read as the chat format says: the text of the `final` channel, without the markup
+  // tokens around it (<|channel|>final<|message|> … <|return|>).
+  const chat = async (modelDir: string, question: string) => {
+    const model = fromPretrained(modelDir);
+    const prompt = renderChat(tok, [{ role: 'user', content: question }], { ...SFT_CHAT_OPTIONS, addGenerationPrompt: true }).ids;
+    const ids = await generate(model, prompt, opts);
+    const reply = parseReply(tok, ids);
+    console.log(`\n[SFT chat] ${question}\n  → ${reply.content ?? `(no final channel) ${tok.decode(ids)}`}`);
+  };
   console.log(`\n== samples (temperature ${opts.temperature}, top-p ${opts.topP}, seed ${opts.seed})`);
   for (const text of ['吾輩は', 'It was a dark and']) await stream(pretrained, 'pre-trained', [tok.bosId, ...tok.encode(text)], text); // documents start with <|startoftext|>
-  for (const question of ['日本の首都はどこですか？', 'Give three tips for staying healthy.']) {
-    const prompt = renderChat(tok, [{ role: 'user', content: question }], { ...SFT_CHAT_OPTIONS, addGenerationPrompt: true }).ids;
-    await stream(sft, 'SFT chat', prompt, `${question}\n  → `);
-  }
+  for (const question of ['日本の首都はどこですか？', 'Give three tips for staying healthy.']) await chat(sft, question);
 }
