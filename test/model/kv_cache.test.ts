@@ -5,7 +5,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cat, noGrad, randn, type Tensor } from '../../core/index.js';
 import { checkProperty } from '../../core/testing/index.js';
+import { createModel } from '../../model/causal_lm.js';
 import { KVCache } from '../../model/kv_cache.js';
+import { preset } from '../../model/presets.js';
 import { buildModel, ids2d, relErr, tinyConfig } from '../helpers/tiny_models.js';
 
 /** Split n positions into chunks: the first is the prefill, the rest decode steps (mostly single tokens). */
@@ -63,6 +65,17 @@ describe('KVCache decoding', () => {
       },
       40,
     );
+  });
+
+  it('equals the full forward on the tiny-llama and tiny-qwen3-moe presets (float32)', () => {
+    for (const name of ['tiny-llama', 'tiny-qwen3-moe']) {
+      const model = createModel(preset(name, { vocab_size: 512 }), { seed: 2 });
+      const ids = [1, 17, 300, 42, 42, 511, 0, 9, 256, 3, 77, 100];
+      const full = noGrad(() => model.forward(ids2d([ids])).logits);
+      const cache = new KVCache();
+      const steps = noGrad(() => [model.forward(ids2d([ids.slice(0, 4)]), { cache }).logits, ...ids.slice(4).map((id) => model.forward(ids2d([[id]]), { cache }).logits)]);
+      expect(relErr(cat(steps, 1), full)).toBeLessThan(1e-5);
+    }
   });
 
   it('is causal: changing tokens after t leaves the logits at positions ≤ t unchanged', () => {
