@@ -38,7 +38,7 @@ export function readmeBlocks(file: string): Block[] {
 /** Run one block as a module; an error is rethrown naming the file, the block and its line. */
 export async function runBlock(b: Block): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'llmjp4-tour-'));
-  const path = join(dir, `${b.file.replaceAll('/', '_')}.block${b.n}.ts`);
+  const path = join(dir, `${b.file.replaceAll('/', '_')}.block${b.n}.mts`);
   writeFileSync(path, b.code.replaceAll("from './", `from '${REPO_ROOT}/`));
   try {
     await import(pathToFileURL(path).href);
