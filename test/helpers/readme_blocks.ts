@@ -6,7 +6,7 @@
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -33,6 +33,28 @@ export function readmeBlocks(file: string): Block[] {
     blocks.push({ file, n: blocks.length + 1, line, code: m[1]! });
   }
   return blocks;
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped (hyphens and underscores kept), spaces → '-'. */
+export function headingAnchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replaceAll(' ', '-');
+}
+
+/** The anchors of a README's headings (outside code fences). */
+export function anchorsOf(file: string): Set<string> {
+  const text = readFileSync(join(REPO_ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+  return new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => headingAnchor(m[1]!)));
+}
+
+/** Relative links of a README, outside code fences: `[text](path#anchor)` with path relative to the file. */
+export function relativeLinks(file: string): { target: string; anchor: string | null; text: string }[] {
+  const text = readFileSync(join(REPO_ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+  const links = [...text.matchAll(/\[([^\]]*)\]\(([^)\s]+)\)/g)].filter((m) => !/^[a-z]+:/.test(m[2]!));
+  return links.map((m) => {
+    const [path, anchor] = m[2]!.split('#') as [string, string | undefined];
+    const target = path === '' ? file : join(dirname(file), path);
+    return { target, anchor: anchor ?? null, text: m[0] };
+  });
 }
 
 /** Run one block as a module; an error is rethrown naming the file, the block and its line. */
