@@ -4,7 +4,7 @@
 // Blocks import from the repo root ('./core/index.js'); each is written to a temp module whose imports
 // are made absolute, then imported, so it runs exactly as the text shows it.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -67,6 +67,8 @@ export async function runBlock(b: Block): Promise<void> {
   } catch (e) {
     const err = e as Error;
     throw new Error(`${b.file} block ${b.n} (line ${b.line}): ${err.message}`, { cause: err });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
