@@ -6,7 +6,7 @@
 
 import { tensor, type Tensor } from '../../core/index.js';
 import { LLMJP4_SHARES, midtrainWeights, Mixture, MIDTRAIN_INSTRUCT_SHARE, type MixtureState } from './mixture.js';
-import { epochOrder, PackedStream, type Row } from './packing.js';
+import { epochOrder, PackedStream, type PackedState, type Row } from './packing.js';
 import { subCorpus, type PreparedData } from './prepare.js';
 import { maskedLabels, padRows } from './sft.js';
 import { docCount, docIds, type TokenDocs } from './token_cache.js';
@@ -100,7 +100,7 @@ export function sftBatches(data: PreparedData, opts: SftOptions): BatchStream {
       seqLen: opts.seqLen,
       next: () => toBatch(Array.from({ length: opts.batchSize }, () => ({ ...stream.next(), source })), opts.seqLen),
       state: () => stream.state(),
-      restore: (st) => stream.restore(st as never),
+      restore: (st) => stream.restore(st as PackedState),
     };
   }
   return paddedSft(s.train, source, opts, data.tokenizer.padId);
