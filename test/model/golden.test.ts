@@ -3,23 +3,14 @@
 // routing decisions, losses and gradients must agree within the tolerances of the fixtures' README —
 // in float32 (what a user runs) and float64 (against the float64 reference run).
 import { describe, expect, it } from 'vitest';
-import { routeTopK, type Tensor } from '../../core/index.js';
+import { routeTopK } from '../../core/index.js';
 import { createModel, type CausalLM } from '../../model/causal_lm.js';
 import { parseConfig } from '../../model/config.js';
-import { golden, type Golden } from '../helpers/golden.js';
+import { golden, gradOf, relErr, type Golden } from '../helpers/golden.js';
 
 const VARIANTS = ['llama_tiny', 'qwen3moe_tiny', 'qwen3moe_tiny_dense0'] as const;
 const TOL = { activations: 1e-5, loss: 1e-5, grad: 2e-5 };
 
-/** max|x − ref| / max|ref| (the fixtures' measure). */
-function relErr(got: Tensor | ArrayLike<number>, ref: Tensor | ArrayLike<number>): number {
-  const g = 'dataSync' in got ? got.dataSync() : got;
-  const r = 'dataSync' in ref ? ref.dataSync() : ref;
-  expect(g.length).toBe(r.length);
-  let err = 0, scale = 0;
-  for (let i = 0; i < r.length; i++) (err = Math.max(err, Math.abs(g[i] - r[i]))), (scale = Math.max(scale, Math.abs(r[i])));
-  return err / scale;
-}
 const scalarErr = (x: number, ref: number) => Math.abs(x - ref) / Math.abs(ref);
 
 function load(g: Golden, dtype: 'float32' | 'float64'): CausalLM {
@@ -27,15 +18,6 @@ function load(g: Golden, dtype: 'float32' | 'float64'): CausalLM {
   const used = m.loadStateDict((k) => { try { return g.param(k); } catch { return undefined; } }, dtype);
   expect(used.size).toBeGreaterThan(0);
   return m;
-}
-
-/** The gradient of an HF-named parameter (experts are stored stacked: select expert e). */
-function gradOf(m: CausalLM, name: string): Tensor {
-  const params = new Map(m.namedParameters());
-  const expert = /^(.*\.experts)\.(\d+)\.(\w+)\.weight$/.exec(name);
-  const p = expert ? params.get(`${expert[1]}.${expert[3]}`) : params.get(name);
-  if (!p?.grad) throw new Error(`no gradient for ${name}`);
-  return expert ? p.grad.select(0, Number(expert[2])) : p.grad;
 }
 
 for (const variant of VARIANTS) {
@@ -46,28 +28,28 @@ for (const variant of VARIANTS) {
     for (const dtype of ['float32', 'float64'] as const) {
       for (const c of ['A', 'B'] as const) {
         const s = g.json.scalars[c].ref;
-        it(`${dtype} case ${c}: logits, hidden states, router logits, routing, losses`, () => {
+        it(`${dtype} case ${c}: logits, hidden states, router logits, routing, losses`, async () => {
           const m = load(g, dtype);
           const ids = g.t(`${c}.input_ids`);
           const out = m.forward(ids, { labels: ids, outputHiddenStates: true, outputRouterLogits: true });
           expect(out.logits.dtype).toBe(dtype);
-          expect(relErr(out.logits, g.t(`${c}.ref.logits`))).toBeLessThan(TOL.activations);
-          if (dtype === 'float32') expect(relErr(out.logits, g.t(`${c}.f32.logits`))).toBeLessThan(TOL.activations);
+          expect(await relErr(out.logits, g.t(`${c}.ref.logits`))).toBeLessThan(TOL.activations);
+          if (dtype === 'float32') expect(await relErr(out.logits, g.t(`${c}.f32.logits`))).toBeLessThan(TOL.activations);
           const hs = out.hiddenStates!;
-          expect(relErr(hs.embed, g.t(`${c}.ref.hidden.embed`))).toBeLessThan(TOL.activations);
-          hs.layers.forEach((h, i) => expect(relErr(h, g.t(`${c}.ref.hidden.layer${i}`)), `layer ${i}`).toBeLessThan(TOL.activations));
-          expect(relErr(hs.finalNorm, g.t(`${c}.ref.hidden.final_norm`))).toBeLessThan(TOL.activations);
+          expect(await relErr(hs.embed, g.t(`${c}.ref.hidden.embed`))).toBeLessThan(TOL.activations);
+          for (const [i, h] of hs.layers.entries()) expect(await relErr(h, g.t(`${c}.ref.hidden.layer${i}`)), `layer ${i}`).toBeLessThan(TOL.activations);
+          expect(await relErr(hs.finalNorm, g.t(`${c}.ref.hidden.final_norm`))).toBeLessThan(TOL.activations);
           expect(scalarErr(out.ceLoss!.itemSync(), s.loss)).toBeLessThan(TOL.loss);
           if (moe) {
             const sparse = m.sparseLayers();
             expect(out.routerLogits.length).toBe(sparse.length);
-            sparse.forEach((layer, j) => {
+            for (const [j, layer] of sparse.entries()) {
               const logits = out.routerLogits[j];
-              expect(relErr(logits, g.t(`${c}.ref.router_logits.layer${layer}`))).toBeLessThan(TOL.activations);
+              expect(await relErr(logits, g.t(`${c}.ref.router_logits.layer${layer}`))).toBeLessThan(TOL.activations);
               const r = routeTopK(logits, g.config.num_experts_per_tok, g.config.norm_topk_prob);
               expect(Array.from(r.indices.dataSync())).toEqual(Array.from(g.t(`${c}.ref.routing.selected.layer${layer}`).dataSync()));
-              expect(relErr(r.weights, g.t(`${c}.ref.routing.weights.layer${layer}`))).toBeLessThan(TOL.activations);
-            });
+              expect(await relErr(r.weights, g.t(`${c}.ref.routing.weights.layer${layer}`))).toBeLessThan(TOL.activations);
+            }
             expect(scalarErr(out.auxLoss!.itemSync(), s.aux_loss)).toBeLessThan(TOL.loss);
             expect(scalarErr(out.loss!.itemSync(), s.loss_total)).toBeLessThan(TOL.loss);
           } else {
@@ -82,7 +64,7 @@ for (const variant of VARIANTS) {
 
         const kinds = moe ? (c === 'A' ? ['grad_total', 'grad_ce'] : ['grad_total']) : ['grad'];
         for (const kind of kinds) {
-          it(`${dtype} case ${c}: ${kind} of every stored parameter`, () => {
+          it(`${dtype} case ${c}: ${kind} of every stored parameter`, async () => {
             const m = load(g, dtype);
             const ids = g.t(`${c}.input_ids`);
             // grad_ce is HF's default forward (no router logits → CE only); grad_total adds coef·aux.
@@ -101,7 +83,7 @@ for (const variant of VARIANTS) {
                 }
                 grad = grad.indexSelect(0, g.t(`${c}.embed_grad_row_ids`));
               }
-              expect(relErr(grad, ref), `${kind} ${name}`).toBeLessThan(TOL.grad);
+              expect(await relErr(grad, ref), `${kind} ${name}`).toBeLessThan(TOL.grad);
             }
             if (moe && coef > 0 && kind === 'grad_total') expect(out.loss!.itemSync()).toBeGreaterThan(out.ceLoss!.itemSync());
           });

@@ -3,43 +3,31 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configToJSON } from '../../model/config.js';
 import { preset } from '../../model/presets.js';
-import { main } from '../../train/cli.js';
 import { golden, GOLDEN } from '../helpers/golden.js';
+import { runCli } from '../helpers/cli.js';
 
-/** Run the CLI, returning its exit code, stdout lines and stderr lines. */
-async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s) => void out.push(String(s)));
-  const error = vi.spyOn(console, 'error').mockImplementation((s) => void err.push(String(s)));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('llmjp4 params', () => {
   it('gives the real models exactly', async () => {
-    expect(JSON.parse((await run('params', '--preset', 'llm-jp-4-8b', '--json')).out[0])).toEqual({ total: 8_590_200_832, active: 8_590_200_832 });
-    expect(JSON.parse((await run('params', '--preset', 'llm-jp-4-32b-a3b', '--json')).out[0])).toEqual({ total: 32_139_028_992, active: 3_827_476_992 });
+    expect(JSON.parse((await runCli('params', '--preset', 'llm-jp-4-8b', '--json')).out[0])).toEqual({ total: 8_590_200_832, active: 8_590_200_832 });
+    expect(JSON.parse((await runCli('params', '--preset', 'llm-jp-4-32b-a3b', '--json')).out[0])).toEqual({ total: 32_139_028_992, active: 3_827_476_992 });
   });
 
   it('reads a config.json, and names bad input', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmjp4-params-'));
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify(configToJSON(preset('tiny-qwen3-moe'))));
-    const { total, active } = JSON.parse((await run('params', '--config', file, '--json')).out[0]);
+    const { total, active } = JSON.parse((await runCli('params', '--config', file, '--json')).out[0]);
     expect(active).toBeLessThan(total);
     writeFileSync(file, JSON.stringify({ ...configToJSON(preset('tiny-llama')), hidden_act: 'gelu' }));
-    const bad = await run('params', '--config', file, '--json');
+    const bad = await runCli('params', '--config', file, '--json');
     expect(bad.code).toBe(1);
     expect(bad.err[0]).toMatch(/hidden_act/);
-    expect((await run('params', '--preset', 'nope')).err[0]).toMatch(/nope/);
-    expect((await run('params')).err[0]).toMatch(/exactly one of --preset NAME or --config FILE/);
+    expect((await runCli('params', '--preset', 'nope')).err[0]).toMatch(/nope/);
+    expect((await runCli('params')).err[0]).toMatch(/exactly one of --preset NAME or --config FILE/);
   });
 });
 
@@ -48,7 +36,7 @@ describe('llmjp4 forward', () => {
     it(`${variant}: logits and losses equal HF's float32 run (case A, two rows)`, async () => {
       const g = golden(variant);
       const ids = g.t('A.input_ids').toArraySync() as number[][];
-      const r = await run('forward', '--model', join(GOLDEN, variant), '--ids', ids.map((row) => row.join(',')).join(';'), '--json');
+      const r = await runCli('forward', '--model', join(GOLDEN, variant), '--ids', ids.map((row) => row.join(',')).join(';'), '--json');
       expect(r.code).toBe(0);
       const got = JSON.parse(r.out[0]);
       expect(Object.keys(got).sort()).toEqual(['aux_loss', 'logits', 'loss', 'loss_total']);
@@ -70,10 +58,10 @@ describe('llmjp4 forward', () => {
 
   it('names bad ids, ragged rows, a missing model and an unknown backend', async () => {
     const model = join(GOLDEN, 'llama_tiny');
-    expect((await run('forward', '--model', model, '--ids', '1,2;3')).err[0]).toMatch(/equal lengths, got 2, 1/);
-    expect((await run('forward', '--model', model, '--ids', '1,x')).err[0]).toMatch(/'x' in row 0 is not a token id/);
-    expect((await run('forward', '--model', model, '--ids', '1,256')).err[0]).toMatch(/token 256 is outside the vocabulary \[0, 256\)/);
-    expect((await run('forward', '--model', '/nonexistent', '--ids', '1,2')).err[0]).toMatch(/has no config\.json/);
-    expect((await run('forward', '--model', model, '--ids', '1,2', '--backend', 'tpu')).err[0]).toMatch(/--backend must be cpu or gpu, got 'tpu'/);
+    expect((await runCli('forward', '--model', model, '--ids', '1,2;3')).err[0]).toMatch(/equal lengths, got 2, 1/);
+    expect((await runCli('forward', '--model', model, '--ids', '1,x')).err[0]).toMatch(/'x' in row 0 is not a token id/);
+    expect((await runCli('forward', '--model', model, '--ids', '1,256')).err[0]).toMatch(/token 256 is outside the vocabulary \[0, 256\)/);
+    expect((await runCli('forward', '--model', '/nonexistent', '--ids', '1,2')).err[0]).toMatch(/has no config\.json/);
+    expect((await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'tpu')).err[0]).toMatch(/--backend must be cpu or gpu, got 'tpu'/);
   });
 });

@@ -2,25 +2,12 @@
 // which mode runs, and prints the logits and losses that `--backend cpu` prints (within float32
 // tolerance); a mode or flag that cannot work is a clear one-line error.
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GPU_MODES } from '../../../kernels/gpu/index.js';
-import { main } from '../../../train/cli.js';
 import { GOLDEN } from '../../helpers/golden.js';
 import { available, GOLDEN_TOL, MODES } from './harness.js';
+import { runCli } from '../../helpers/cli.js';
 
-/** Run the CLI in-process, returning its exit code, stdout lines and stderr lines. */
-async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s) => void out.push(String(s)));
-  const error = vi.spyOn(console, 'error').mockImplementation((s) => void err.push(String(s)));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 interface Forward {
   logits: number[][][];
@@ -29,7 +16,7 @@ interface Forward {
   loss_total: number;
 }
 
-const forward = (variant: string, ...flags: string[]) => run('forward', '--model', join(GOLDEN, variant), '--ids', '1,2,3;7,5,4', '--json', ...flags);
+const forward = (variant: string, ...flags: string[]) => runCli('forward', '--model', join(GOLDEN, variant), '--ids', '1,2,3;7,5,4', '--json', ...flags);
 
 /** max|x − ref| / max|ref| over the logits, and the losses relative to the CPU's. */
 function expectClose(got: Forward, ref: Forward, label: string): void {
@@ -60,10 +47,10 @@ for (const mode of GPU_MODES) {
 
 it('names a gpu mode that does not exist, --gpu-mode without the gpu backend, and float64 on the gpu', async () => {
   const model = join(GOLDEN, 'llama_tiny');
-  expect((await run('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'metal')).err[0]).toMatch(/backend: unknown gpu mode 'metal'/);
-  expect((await run('forward', '--model', model, '--ids', '1,2', '--gpu-mode', 'webasm')).err[0]).toMatch(/--gpu-mode applies only to --backend gpu/);
+  expect((await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'metal')).err[0]).toMatch(/backend: unknown gpu mode 'metal'/);
+  expect((await runCli('forward', '--model', model, '--ids', '1,2', '--gpu-mode', 'webasm')).err[0]).toMatch(/--gpu-mode applies only to --backend gpu/);
   if (available('cpu')) {
-    const r = await run('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'cpu', '--dtype', 'float64');
+    const r = await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'cpu', '--dtype', 'float64');
     expect([r.code, r.err.at(-1)]).toEqual([1, expect.stringMatching(/gpu: float64 tensors are not supported/)]);
   }
 });

@@ -4,36 +4,14 @@
 // asynchronously (webgpu cannot read synchronously).
 import { expect, it } from 'vitest';
 import { routeTopK, withBackend, type Backend, type Tensor } from '../../../core/index.js';
-import { createModel, type CausalLM } from '../../../model/causal_lm.js';
+import { createModel } from '../../../model/causal_lm.js';
 import { parseConfig } from '../../../model/config.js';
-import { golden, type Golden } from '../../helpers/golden.js';
+import { golden, gradOf, relErr, type Golden } from '../../helpers/golden.js';
 import { forEachMode, GOLDEN_TOL } from './harness.js';
 
 const VARIANTS = ['llama_tiny', 'qwen3moe_tiny', 'qwen3moe_tiny_dense0'] as const;
 
-/** max|x − ref| / max|ref| (the fixtures' measure); `ref` lives on the CPU. */
-async function relErr(got: Tensor, ref: Tensor): Promise<number> {
-  const [g, r] = [await got.data(), ref.dataSync()];
-  expect(g.length).toBe(r.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < r.length; i++) {
-    err = Math.max(err, Math.abs(g[i]! - r[i]!));
-    scale = Math.max(scale, Math.abs(r[i]!));
-  }
-  return err / scale;
-}
-
 const scalarErr = async (x: Tensor, ref: number) => Math.abs((await x.item()) - ref) / Math.abs(ref);
-
-/** The gradient of an HF-named parameter (experts are stored stacked: select expert e). */
-function gradOf(m: CausalLM, name: string): Tensor {
-  const params = new Map(m.namedParameters());
-  const expert = /^(.*\.experts)\.(\d+)\.(\w+)\.weight$/.exec(name);
-  const p = expert ? params.get(`${expert[1]}.${expert[3]}`) : params.get(name);
-  if (!p?.grad) throw new Error(`no gradient for ${name}`);
-  return expert ? p.grad.select(0, Number(expert[2])) : p.grad;
-}
 
 interface Outcome {
   logits: Tensor;
