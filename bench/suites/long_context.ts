@@ -2,7 +2,9 @@
 // forward over 8,192 and 65,536 tokens — LLM-jp-4's context — which fits in memory only because flash
 // attention never builds the T×T scores (at 65,536 they would be 16 GiB per head in float32); the time
 // and peak memory are reported. And KV-cache decoding with tiny-llama: single-token steps after a prompt.
-// The 65,536 case takes minutes on 2 cores, so it runs once, without warm-up.
+// The 65,536 case takes minutes on 2 cores, so it runs once, without warm-up. One run on this project's
+// 2-core machine while it was shared (load 5–8): T 8,192 in 3.7 s (5.1 GFLOP/s, peak +143 MiB); T 65,536
+// in 548–602 s (peak +0.65–0.96 GiB) — attention is 90% of the FLOPs, so unshared it is ~64× the 8,192 case.
 
 import { argmax } from '../../model/sampling.js';
 import { createModel, type CausalLM } from '../../model/causal_lm.js';
