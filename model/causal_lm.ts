@@ -2,7 +2,7 @@
 // layers, norm) and `lm_head`, a forward that returns logits, the HF loss (CE + router_aux_loss_coef·aux
 // when router logits are requested), hidden states and router logits, and the KV cache for decoding.
 
-import { Generator, loadBalancingLoss, type DType, type Tensor } from '../core/index.js';
+import { Generator, loadBalancingLoss, withBackend, type DType, type Tensor } from '../core/index.js';
 import { isSparseLayer, type ModelConfig } from './config.js';
 import { causalLmLoss, type DecoderLayer, type LayerContext } from './decoder.js';
 import type { KVCache } from './kv_cache.js';
@@ -97,6 +97,12 @@ export class CausalLM extends Module {
   }
 
   forward(inputIds: Tensor, opts: ForwardOptions = {}): CausalLMOutput {
+    // What the forward creates itself (RoPE tables, the padding mask) goes where the weights live, so a
+    // model on the GPU backend runs without the caller switching the current backend.
+    return withBackend(this.model.embed_tokens.weight.storage.backend, () => this.forwardOn(inputIds, opts));
+  }
+
+  private forwardOn(inputIds: Tensor, opts: ForwardOptions): CausalLMOutput {
     const c = this.config;
     if (inputIds.ndim !== 2 || inputIds.dtype !== 'int32') throw new Error(`forward: input ids must be int32 [B, T], got ${inputIds.dtype} [${inputIds.shape}]`);
     const T = inputIds.shape[1];

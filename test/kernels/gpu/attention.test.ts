@@ -2,11 +2,11 @@
 // with a KV-cache offset, additive masks broadcast over any of [B, NH, Tq] (including −∞ entries),
 // and the same with the queries split into many chunks (a tiny score budget).
 import fc from 'fast-check';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, it } from 'vitest';
 import { arange, attention, where } from '../../../core/index.js';
 import { tensorSpec } from '../../../core/testing/index.js';
 import { attentionTuning } from '../../../kernels/gpu/attention.js';
-import { forEachMode, parity, TOL } from './harness.js';
+import { forEachMode, parity, TOL, itSomeModeWorks } from './harness.js';
 
 const budget = attentionTuning.scoreBudget;
 afterAll(() => {
@@ -58,4 +58,4 @@ forEachMode((gpu) => {
   });
 });
 
-it('runs in every mode that works here', () => expect(true).toBe(true));
+itSomeModeWorks();

@@ -2,10 +2,10 @@
 // (inputs broadcast, so the strided copy runs too), comparisons and logic on bool, where, cast, clamp,
 // GELU, and the strided copy on permuted and padded views.
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { where, type Tensor } from '../../../core/index.js';
 import { broadcastShapes, shape, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, parity, TOL } from './harness.js';
+import { forEachMode, parity, TOL, itSomeModeWorks } from './harness.js';
 
 const UNARY = ['neg', 'abs', 'sign', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'silu', 'erf', 'square'] as const;
 const POSITIVE = ['log', 'sqrt', 'rsqrt', 'reciprocal'] as const;
@@ -76,4 +76,4 @@ forEachMode((gpu) => {
 });
 
 // Keep vitest from reporting an empty file where no mode works.
-it('runs in every mode that works here', () => expect(true).toBe(true));
+itSomeModeWorks();

@@ -2,7 +2,7 @@
 // describe block per mode that skips — by name — the modes that do not, and the float32 tolerances
 // every GPU-vs-CPU comparison uses. A later model test imports `forEachMode` and `TOL` from here.
 
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBackend, type CheckBackendSpec, type Tolerance } from '../../../core/testing/index.js';
 import { createGpuBackend, GPU_MODES, probeModes, type GpuBackend, type GpuMode } from '../../../kernels/gpu/index.js';
 
@@ -73,4 +73,14 @@ export function parity<A>(spec: CheckBackendSpec<A>): Promise<void> {
   const flush = (v: number) => (Math.abs(Math.fround(v)) < MIN_NORMAL ? 0 : v);
   const cases = spec.cases.map((c) => ({ ...c, inputs: c.inputs.map((x) => ({ ...x, values: x.values.map(flush) })) }));
   return checkBackend({ ...spec, cases });
+}
+
+/**
+ * Each file's one unconditional test: some gpu.js mode works here (webasm needs nothing but Node), so a
+ * file never passes by skipping every mode. Selecting only modes this machine lacks fails it, on purpose.
+ */
+export function itSomeModeWorks(): void {
+  it('at least one gpu.js mode works here (the file did not pass by skipping every mode)', () => {
+    expect(GPU_MODES.filter(available), JSON.stringify(MODES)).not.toEqual([]);
+  });
 }

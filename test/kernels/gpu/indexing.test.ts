@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { cat, embedding, stack, tensor, zeros } from '../../../core/index.js';
 import { axis, shape, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, parity, TOL } from './harness.js';
+import { forEachMode, parity, TOL, itSomeModeWorks } from './harness.js';
 
 const int = <T extends object>(s: T) => ({ ...s, kind: 'int32' as const });
 
@@ -71,4 +71,4 @@ forEachMode((gpu) => {
   });
 });
 
-it('runs in every mode that works here', () => expect(true).toBe(true));
+itSomeModeWorks();

@@ -1,10 +1,10 @@
 // GPU = CPU for matmul (batched with broadcasting, either operand transposed as a view) and linear
 // (bias, residual, every activation), forward and gradients, in every gpu.js mode that works here.
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { linear } from '../../../core/index.js';
 import { broadcastShapes, tensorSpec } from '../../../core/testing/index.js';
-import { forEachMode, parity, TOL } from './harness.js';
+import { forEachMode, parity, TOL, itSomeModeWorks } from './harness.js';
 
 const dim = fc.integer({ min: 1, max: 5 });
 
@@ -38,4 +38,4 @@ forEachMode((gpu) => {
   });
 });
 
-it('runs in every mode that works here', () => expect(true).toBe(true));
+itSomeModeWorks();

@@ -8,7 +8,7 @@ import { adamwUpdate_, cpu, memoryStats, scope, tensor, withBackend, zerosLike, 
 import { assertSame } from '../../../core/testing/index.js';
 import { createModel, type CausalLM } from '../../../model/causal_lm.js';
 import { preset } from '../../../model/presets.js';
-import { forEachMode, TOL } from './harness.js';
+import { forEachMode, TOL, itSomeModeWorks } from './harness.js';
 
 /** The presets with a small vocabulary, width and depth; GQA 4:1 and MoE top-2 of 8 are kept. */
 const SMALL = { vocab_size: 96, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16 };
@@ -39,7 +39,7 @@ function setup(name: keyof typeof CONFIGS, backend: Backend<any>): Run {
 
 /**
  * Forward with labels = ids (and the load-balancing loss for MoE), backward; returns logits and the
- * total loss. The model makes its RoPE tables on the current backend, so the run's backend is made current.
+ * total loss (under the run's backend, which the gradients' own tensors are created on).
  */
 function forwardBackward(r: Run): { logits: Tensor; loss: Tensor } {
   return withBackend(r.backend, () => {
@@ -83,6 +83,14 @@ forEachMode((gpu) => {
     });
   }
 
+  it('forward runs where the weights live, without the caller making that backend current', async () => {
+    const g = setup('tiny-qwen3-moe', gpu());
+    const inside = withBackend(g.backend, () => g.model.forward(g.ids).logits);
+    const outside = g.model.forward(g.ids).logits; // the current backend is the CPU here
+    expect(outside.device).toBe(g.backend.name);
+    await assertSame(outside, inside, TOL.exact, 'logits with and without withBackend');
+  });
+
   // Counted by running totals (made − released), as in backend.test.ts: the finalizer backstop may
   // free garbage of earlier tests at any moment, so live counts alone would not be deterministic.
   it('a training step of the tiny Qwen3-MoE inside scope() releases every buffer it made but the loss', async () => {
@@ -103,4 +111,4 @@ forEachMode((gpu) => {
   });
 });
 
-it('runs in every mode that works here', () => expect(true).toBe(true));
+itSomeModeWorks();
