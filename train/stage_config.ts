@@ -131,3 +131,27 @@ function scheduleOf(s: Record<string, any>, peakLr: number, fail: (f: string, m:
       return fail('schedule.kind', `must be constant, wsd or cosine, got ${JSON.stringify(s.kind)}`);
   }
 }
+
+/**
+ * The same stage over `steps` steps: warmup/stable/decay (or cosine length) and the evaluation and
+ * checkpoint intervals scaled by steps / cfg.steps (rounded, at least 1 where they were), for quick runs.
+ */
+export function rescaleStage(cfg: StageConfig, steps: number): StageConfig {
+  const f = steps / cfg.steps;
+  const scale = (n: number) => (n === 0 ? 0 : Math.max(1, Math.round(n * f)));
+  const s = cfg.schedule;
+  let schedule: Schedule;
+  if (s.kind === 'wsd') {
+    const [warmupSteps, decaySteps] = [scale(s.warmupSteps), scale(s.decaySteps)];
+    schedule = { ...s, warmupSteps, decaySteps, stableSteps: Math.max(0, steps - warmupSteps - decaySteps) };
+  } else if (s.kind === 'cosine') schedule = { ...s, warmupSteps: scale(s.warmupSteps), totalSteps: Math.max(scale(s.totalSteps), scale(s.warmupSteps)) };
+  else schedule = { ...s, warmupSteps: scale(s.warmupSteps) };
+  validateSchedule(schedule);
+  return {
+    ...cfg,
+    steps,
+    schedule,
+    eval: { ...cfg.eval, every: Math.min(steps, scale(cfg.eval.every)) },
+    checkpoint: { ...cfg.checkpoint, every: Math.min(steps, scale(cfg.checkpoint.every)) },
+  };
+}

@@ -81,3 +81,16 @@ describe('training stages', () => {
     expect(parseStageConfig(base).moe.z_loss_coef).toBe(1e-3);
   });
 });
+
+describe('rescaleStage (llmjp4 train --steps N)', () => {
+  it('keeps the schedule shape and the intervals in proportion', async () => {
+    const { rescaleStage, readStageConfig } = await import('../../train/stage_config.js');
+    const cfg = readStageConfig('train/configs/llama/pretrain.json');
+    const short = rescaleStage(cfg, 40);
+    expect(short.steps).toBe(40);
+    expect(short.schedule).toMatchObject({ kind: 'wsd', warmupSteps: 4, stableSteps: 28, decaySteps: 8 });
+    expect(short.eval.every).toBe(10);
+    expect(short.checkpoint.every).toBe(5);
+    expect(rescaleStage(cfg, 1).schedule).toMatchObject({ warmupSteps: 1, decaySteps: 1, stableSteps: 0 });
+  });
+});
