@@ -6,7 +6,7 @@
 import type { TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs } from '../../core/kernel_types.js';
 import { sigmoid } from './math.js';
-import { gemm, NO_EPILOGUE } from './matmul.js';
+import { gemmGroup } from './gemm_group.js';
 import { encodePlan, planAssignments, type MoePlan } from './moe_plan.js';
 import { allocFor } from './shared.js';
 
@@ -46,17 +46,27 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
   const G = allocFor(dt, plan.A * I);
   const U = allocFor(dt, plan.A * I);
   const Y = allocFor(dt, plan.A * H);
-  let hidden = allocFor(dt, 0);
-  for (let e = 0; e < E; e++) {
-    const [o, c] = [plan.offsets[e], plan.offsets[e + 1] - plan.offsets[e]];
-    if (c === 0) continue;
-    const xe = rows(xs, o, c, H, dt);
-    gemm(xe, expert(gateW, e), false, true, { shape: [c, I], dtype: dt }, NO_EPILOGUE, G.subarray(o * I, (o + c) * I));
-    gemm(xe, expert(upW, e), false, true, { shape: [c, I], dtype: dt }, NO_EPILOGUE, U.subarray(o * I, (o + c) * I));
-    if (hidden.length < c * I) hidden = allocFor(dt, c * I);
-    swigluRows(G.subarray(o * I), U.subarray(o * I), hidden, c * I);
-    gemm(rows(hidden, 0, c, I, dt), expert(downW, e), false, true, { shape: [c, H], dtype: dt }, NO_EPILOGUE, Y.subarray(o * H, (o + c) * H));
-  }
+  // The experts' products, grouped: all gate and up projections in one parallel job, the SwiGLU over
+  // every row, then all down projections in another.
+  const live = Array.from({ length: E }, (_, e) => e).filter((e) => plan.offsets[e + 1] > plan.offsets[e]);
+  const seg = (e: number) => [plan.offsets[e], plan.offsets[e + 1] - plan.offsets[e]] as const;
+  gemmGroup(
+    ['gate', 'up'].flatMap((which) =>
+      live.map((e) => {
+        const [o, c] = seg(e);
+        const [w, into] = which === 'gate' ? [gateW, G] : [upW, U];
+        return { a: rows(xs, o, c, H, dt), b: expert(w, e), out: { shape: [c, I], dtype: dt }, into: into.subarray(o * I, (o + c) * I) };
+      }),
+    ),
+  );
+  const hidden = allocFor(dt, plan.A * I);
+  swigluRows(G, U, hidden, plan.A * I);
+  gemmGroup(
+    live.map((e) => {
+      const [o, c] = seg(e);
+      return { a: rows(hidden, o, c, I, dt), b: expert(downW, e), out: { shape: [c, H], dtype: dt }, into: Y.subarray(o * H, (o + c) * H) };
+    }),
+  );
   // Combine: y[token] += weight · expert output, in expert order (as HF's index_add_ loop).
   const y = allocFor(dt, N * H);
   for (let r = 0; r < plan.A; r++) {

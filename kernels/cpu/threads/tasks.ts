@@ -4,6 +4,7 @@
 import { attentionForwardTask } from '../attention.js';
 import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
 import { gemmTask, gemvTask } from '../gemm.js';
+import { wasmGemmGroupTask } from '../gemm_group.js';
 import { wasmAttentionForwardTask } from '../wasm/attention.js';
 import { wasmAttentionDkDvTask, wasmAttentionDqTask } from '../wasm/attention_backward.js';
 import { wasmGemmTask } from '../wasm/gemm.js';
@@ -24,6 +25,7 @@ const TASKS = {
   gemm: gemmTask,
   gemv: gemvTask,
   wasmGemm: wasmGemmTask,
+  wasmGemmGroup: wasmGemmGroupTask,
   attentionForward: attentionForwardTask,
   attentionDkDv: attentionDkDvTask,
   attentionDq: attentionDqTask,
