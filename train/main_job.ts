@@ -88,23 +88,23 @@ async function samples(pretrained: string, sft: string): Promise<void> {
   const tok = tokenizerFromFile(join(sft, CHECKPOINT_TOKENIZER)).tokenizer;
   // Stop at the end of a document or of the assistant's turn (<|return|>, <|end|>).
   const opts = { maxNewTokens: 48, temperature: 0.8, topP: 0.9, repetitionPenalty: 1.1, seed: 0, stopTokens: [tok.eosId, tok.pieceToId('<|end|>')] };
-  const stream = async (modelDir: string, label: string, prompt: number[], shown: string) => {
-    const model = fromPretrained(modelDir);
+  // Each model is loaded once for all its samples.
+  const [pre, chatModel] = [fromPretrained(pretrained), fromPretrained(sft)];
+  const stream = async (prompt: number[], shown: string) => {
     const streamer = new TextStreamer(tok, prompt);
-    process.stdout.write(`\n[${label}] ${shown}`);
-    await generate(model, prompt, { ...opts, onToken: (id) => process.stdout.write(streamer.push(id)) });
+    process.stdout.write(`\n[pre-trained] ${shown}`);
+    await generate(pre, prompt, { ...opts, onToken: (id) => process.stdout.write(streamer.push(id)) });
     process.stdout.write(streamer.flush() + '\n');
   };
   // A chat reply is read as the chat format says: the text of the `final` channel, without the markup
   // tokens around it (<|channel|>final<|message|> … <|return|>).
-  const chat = async (modelDir: string, question: string) => {
-    const model = fromPretrained(modelDir);
+  const chat = async (question: string) => {
     const prompt = renderChat(tok, [{ role: 'user', content: question }], { ...SFT_CHAT_OPTIONS, addGenerationPrompt: true }).ids;
-    const ids = await generate(model, prompt, opts);
+    const ids = await generate(chatModel, prompt, opts);
     const reply = parseReply(tok, ids);
     console.log(`\n[SFT chat] ${question}\n  → ${reply.content ?? `(no final channel) ${tok.decode(ids)}`}`);
   };
   console.log(`\n== samples (temperature ${opts.temperature}, top-p ${opts.topP}, seed ${opts.seed})`);
-  for (const text of ['吾輩は', 'It was a dark and']) await stream(pretrained, 'pre-trained', [tok.bosId, ...tok.encode(text)], text); // documents start with <|startoftext|>
-  for (const question of ['日本の首都はどこですか？', 'Give three tips for staying healthy.']) await chat(sft, question);
+  for (const text of ['吾輩は', 'It was a dark and']) await stream([tok.bosId, ...tok.encode(text)], text); // documents start with <|startoftext|>
+  for (const question of ['日本の首都はどこですか？', 'Give three tips for staying healthy.']) await chat(question);
 }

@@ -4,12 +4,11 @@
 // from its newest complete checkpoint bit-identically: the model, the optimizer's moments and step, the
 // data stream's cursor and the metric history all come back from the checkpoint.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, type CausalLM } from '../model/causal_lm.js';
-import { fromPretrained } from '../model/pretrained.js';
 import { preset } from '../model/presets.js';
-import { savePretrained } from '../model/pretrained.js';
+import { fromPretrained, savePretrained } from '../model/pretrained.js';
 import { writeFileAtomic } from '../model/io/atomic_write.js';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { midtrainBatches, pretrainBatches, sftBatches, type BatchStream } from './data/batches.js';
@@ -158,8 +157,7 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   result.validAfter = history.valid.at(-1)!.loss;
   saveCheckpoint(ckptRoot, model, optimizer, { step: cfg.steps, dataCursor: stream.state(), extra: history }, { keepLast: cfg.checkpoint.keep_last });
   savePretrained(model, final);
-  copyFileSync(data.tokenizerPath, join(final, `${CHECKPOINT_TOKENIZER}.tmp`));
-  writeFileAtomic(join(final, CHECKPOINT_TOKENIZER), readFileSync(join(final, `${CHECKPOINT_TOKENIZER}.tmp`)));
+  writeFileAtomic(join(final, CHECKPOINT_TOKENIZER), readFileSync(data.tokenizerPath));
   result.final = final;
   const plots = writeStagePlots(cfg.out, cfg.stage, history);
   writeFileAtomic(

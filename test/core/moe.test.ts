@@ -7,42 +7,11 @@ import {
   expertLoad, loadBalancingLoss, moeExperts, randn, routeTopK, routerZLoss, sparseMoe, tensor, type Tensor,
 } from '../../core/index.js';
 import { MoeExperts } from '../../core/ops/index.js';
-import { checkFused, checkOp, checkProperty, tensorSpec, type OpCase } from '../../core/testing/index.js';
+import { checkFused, checkOp, checkProperty, tensorSpec } from '../../core/testing/index.js';
 import { golden } from '../helpers/golden.js';
+import { moeExpertCases, type MoeCase } from '../helpers/moe_cases.js';
 
-interface MoeCase {
-  capacity: number;
-}
-
-/** x [N, H], weights [N, K], distinct experts per token [N, K], stacked experts; sometimes a capacity. */
-function cases(maxN = 10): fc.Arbitrary<OpCase<MoeCase>> {
-  return fc
-    .record({
-      N: fc.integer({ min: 1, max: maxN }),
-      H: fc.integer({ min: 1, max: 6 }),
-      I: fc.integer({ min: 1, max: 5 }),
-      E: fc.integer({ min: 1, max: 6 }),
-      capped: fc.boolean(),
-    })
-    .chain(({ N, H, I, E, capped }) =>
-      fc.integer({ min: 1, max: Math.min(E, 3) }).chain((K) =>
-        fc
-          .tuple(
-            tensorSpec([N, H]),
-            tensorSpec([N, K], { min: 0.05, max: 1 }),
-            fc.array(fc.shuffledSubarray([...Array(E).keys()], { minLength: K, maxLength: K }), { minLength: N, maxLength: N }),
-            tensorSpec([E, I, H]),
-            tensorSpec([E, I, H]),
-            tensorSpec([E, H, I]),
-            fc.integer({ min: 0, max: N * K }),
-          )
-          .map(([x, w, idx, g, u, d, cap]) => ({
-            inputs: [x, w, { shape: [N, K], values: idx.flat(), layout: { kind: 'contiguous' as const }, kind: 'int32' as const }, g, u, d],
-            attrs: { capacity: capped ? cap : -1 },
-          })),
-      ),
-    );
-}
+const cases = (maxN = 10) => moeExpertCases(maxN);
 
 const fused = ([x, w, idx, gate, up, down]: Tensor[], { capacity }: MoeCase) =>
   moeExperts(x, w, idx, { gate, up, down }, { capacity: capacity < 0 ? undefined : capacity });

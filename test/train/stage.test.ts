@@ -1,7 +1,7 @@
 // The stage runner: the three stages chain (pre-train → mid-train → SFT, each from the last one's final
 // model and tokenizer), a run cut short and resumed ends bit-identical to a straight run (weights, losses,
 // validation history), plots and metrics are written, and bad configs name the field.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runStage } from '../../train/stage.js';
@@ -41,6 +41,7 @@ describe('training stages', () => {
     expect(pre.final).toBe(join(root, 'pre', 'final'));
     for (const f of ['final/config.json', 'final/model.safetensors', 'final/tokenizer.model', 'metrics.jsonl', 'loss.svg', 'lr.svg', 'summary.json']) expect(existsSync(join(root, 'pre', f)), f).toBe(true);
     expect(readFileSync(join(root, 'pre', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(readdirSync(join(root, 'pre', 'final')).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.model']); // nothing left half-written
     expect(Object.keys(pre.validBefore).sort()).toEqual(['en', 'ja', 'sft']);
     expect(pre.validAfter!.en).toBeLessThan(pre.validBefore.en);
     const mid = await runStage(config('midtrain', join(root, 'mid'), { init_from: pre.final }), quiet);

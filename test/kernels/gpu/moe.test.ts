@@ -6,31 +6,12 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { moeExperts, routeTopK, tensor } from '../../../core/index.js';
 import { tensorSpec } from '../../../core/testing/index.js';
+import { moeExpertCases, moeSizes } from '../../helpers/moe_cases.js';
 import { forEachMode, parity, TOL, itSomeModeWorks } from './harness.js';
 
-const int = <T extends object>(s: T) => ({ ...s, kind: 'int32' as const, layout: { kind: 'contiguous' as const } });
-
-/** Sizes: E up to 6 experts and N up to 7 tokens, so some experts often get no token; K ≤ min(E, 3). */
-const sizes = fc
-  .record({ N: fc.integer({ min: 1, max: 7 }), H: fc.integer({ min: 1, max: 6 }), I: fc.integer({ min: 1, max: 5 }), E: fc.integer({ min: 1, max: 6 }), capped: fc.boolean() })
-  .chain((s) => fc.integer({ min: 1, max: Math.min(s.E, 3) }).chain((K) => fc.integer({ min: 0, max: s.N * K }).map((cap) => ({ ...s, K, cap }))));
-
-/** x, weights, distinct experts per token, stacked experts, and a capacity (or −1). */
-const expertCases = sizes.chain(({ N, H, I, E, K, capped, cap }) =>
-  fc
-    .tuple(
-      tensorSpec([N, H]),
-      tensorSpec([N, K], { min: 0.05, max: 1 }),
-      fc.array(fc.shuffledSubarray([...Array(E).keys()], { minLength: K, maxLength: K }), { minLength: N, maxLength: N }),
-      tensorSpec([E, I, H]),
-      tensorSpec([E, I, H]),
-      tensorSpec([E, H, I]),
-    )
-    .map(([x, w, idx, g, u, d]) => ({
-      inputs: [x, w, int({ shape: [N, K], values: idx.flat() }), g, u, d],
-      attrs: { capacity: capped ? cap : -1 },
-    })),
-);
+/** E up to 6 experts and N up to 7 tokens, so some experts often get no token. */
+const sizes = moeSizes(7);
+const expertCases = moeExpertCases(7);
 
 /** x, router logits far enough apart that both backends pick the same top-k, stacked experts. */
 const blockCases = sizes.chain(({ N, H, I, E, K, capped, cap }) =>
