@@ -21,6 +21,8 @@ export interface ForwardOptions {
   positionIds?: Tensor;
   cache?: KVCache;
   outputHiddenStates?: boolean;
+  /** Return each layer's attention probabilities (HF's output_attentions; costs a T×T matrix per head). */
+  outputAttentions?: boolean;
   /** Compute the load-balancing loss (default: the config's output_router_logits). MoE only. */
   outputRouterLogits?: boolean;
 }
@@ -37,6 +39,8 @@ export interface CausalLMOutput {
   /** Router logits [B·T, E] of each sparse layer. */
   routerLogits: Tensor[];
   hiddenStates?: { embed: Tensor; layers: Tensor[]; finalNorm: Tensor };
+  /** With outputAttentions: per layer, softmax(q·kᵀ/√HS + masks) [B, NH, Tq, offset + Tq]. */
+  attentions?: Tensor[];
 }
 
 export class DecoderModel extends Module {
@@ -109,6 +113,7 @@ export class CausalLM extends Module {
     const offset = opts.cache?.length ?? 0;
     const { cos, sin } = rotaryTables(c, opts.positionIds ?? { offset, length: T }, this.dtype);
     const ctx: LayerContext = { cos, sin, offset, cache: opts.cache, mask: opts.attentionMask && paddingMask(opts.attentionMask, this.dtype) };
+    if (opts.outputAttentions) ctx.attentions = [];
     const embeds = this.model.embed_tokens.forward(inputIds); // [B, T, H]
     let x = embeds;
     const layers: Tensor[] = [];
@@ -123,6 +128,7 @@ export class CausalLM extends Module {
     const normed = this.model.norm.forward(x);
     const out: CausalLMOutput = { logits: this.lm_head.forward(normed), routerLogits }; // [B, T, V]
     if (opts.outputHiddenStates) out.hiddenStates = { embed: embeds, layers, finalNorm: normed };
+    if (ctx.attentions) out.attentions = ctx.attentions;
     if (c.model_type === 'qwen3_moe' && (opts.outputRouterLogits ?? c.output_router_logits) && routerLogits.length > 0) {
       out.auxLoss = loadBalancingLoss(routerLogits, c.num_experts, c.num_experts_per_tok);
     }

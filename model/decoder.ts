@@ -16,6 +16,8 @@ export interface LayerContext {
   /** Position of the first query: tokens already in the cache. */
   offset: number;
   cache?: KVCache;
+  /** When set, each attention layer appends its probabilities [B, NH, Tq, Tk] here (output_attentions). */
+  attentions?: Tensor[];
 }
 
 export interface Attention extends Module {

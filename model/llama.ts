@@ -2,7 +2,7 @@
 // parameter names, so checkpoints load by name. Shapes: B batch, T time, H hidden, NH heads, KVH kv heads,
 // HS head size, V vocab, I MLP width.
 
-import { attention, rope, swiglu, type Tensor } from '../core/index.js';
+import { attention, attentionWeights, rope, swiglu, type Tensor } from '../core/index.js';
 import type { ModelConfig } from './config.js';
 import { DecoderLayer, type LayerContext, type Mlp } from './decoder.js';
 import { Linear, RMSNorm, type Init } from './modules/basic.js';
@@ -41,7 +41,10 @@ export class LlamaAttention extends Module {
     k = rope(k.transpose(1, 2), ctx.cos, ctx.sin); // [B, KVH, T, HS]
     const kv = ctx.cache ? ctx.cache.update(this.layerIdx, k, v) : { k, v }; // [B, KVH, offset + T, HS]
     // Query head j reads kv head ⌊j / (NH/KVH)⌋ (repeat_kv); scale HS^−0.5; causal from `offset`.
-    const a = attention(q, kv.k, kv.v, { causal: true, offset: ctx.offset, mask: ctx.mask });
+    const opts = { causal: true, offset: ctx.offset, mask: ctx.mask };
+    const a = attention(q, kv.k, kv.v, opts);
+    // The fused kernel keeps no T×T matrix; when asked, the probabilities are computed once more, plainly.
+    if (ctx.attentions) ctx.attentions.push(attentionWeights(q, kv.k, opts));
     return this.o_proj.forward(a.transpose(1, 2).reshape(B, T, this.NH * this.HS)); // [B, T, H]
   }
 }

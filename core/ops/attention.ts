@@ -65,19 +65,26 @@ function makeAttention(hasMask: boolean): Op<QKV, AttentionAttrs> {
       const grads = lazyGrads(Backward, ins, attrs, [shapes.q, shapes.k, shapes.v]);
       return { q: () => grads()[0], k: () => grads()[1], v: () => grads()[2] };
     },
-    reference: ({ q, k, v, mask }, { causal, scale, offset }) => {
-      const rep = q.shape[1] / k.shape[1];
-      let scores = q.matmul(repeatKv(k, rep).mT).mul(scale);
-      if (mask) scores = scores.add(mask);
-      if (causal) {
-        const [Tq, Tk] = [q.shape[2], k.shape[2]];
-        const backend = q.storage.backend;
-        const allowed = arange(Tk, undefined, 1, { backend }).unsqueeze(0).le(arange(Tq, undefined, 1, { backend }).unsqueeze(1).add(offset));
-        scores = where(allowed, scores, -Infinity);
-      }
-      return softmax(scores, -1).matmul(repeatKv(v, rep));
-    },
+    reference: ({ q, k, v, mask }, attrs) => attentionWeights(q, k, { ...attrs, mask }).matmul(repeatKv(v, q.shape[1] / k.shape[1])),
   };
+}
+
+/**
+ * The attention probabilities softmax(q·kᵀ·scale + mask, causal) [B, NH, Tq, Tk] that the fused op
+ * never materialises — what HF returns with output_attentions, and what the playground draws. Built
+ * from ordinary ops (so it has gradients); the fused op's `reference` is exactly this matrix · v.
+ */
+export function attentionWeights(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
+  const { causal = false, scale = q.shape[3] ** -0.5, offset = 0, mask } = opts;
+  let scores = q.matmul(repeatKv(k, q.shape[1] / k.shape[1]).mT).mul(scale);
+  if (mask) scores = scores.add(mask);
+  if (causal) {
+    const [Tq, Tk] = [q.shape[2], k.shape[2]];
+    const backend = q.storage.backend;
+    const allowed = arange(Tk, undefined, 1, { backend }).unsqueeze(0).le(arange(Tq, undefined, 1, { backend }).unsqueeze(1).add(offset));
+    scores = where(allowed, scores, -Infinity);
+  }
+  return softmax(scores, -1);
 }
 
 const WITH_MASK = makeAttention(true);
