@@ -31,7 +31,7 @@ export function withBackend<T>(backend: Backend<any>, fn: () => T): T {
 export { cpu };
 
 export type BackendName = 'cpu' | 'gpu';
-export type GpuModeName = 'webgpu' | 'headlessgl' | 'webasm' | 'cpu' | 'auto';
+export type GpuModeName = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu' | 'auto';
 
 /**
  * The backend a name asks for: 'cpu' (the default), or 'gpu' in a gpu.js mode ('auto' takes the
@@ -44,7 +44,7 @@ export async function selectBackend(opts: { backend?: string; mode?: string } = 
   if (name === 'cpu') return cpu;
   if (name !== 'gpu') throw new Error(`backend: unknown backend '${name}'; choose cpu or gpu (LLMJP4_BACKEND / --backend)`);
   const mode = opts.mode ?? process.env.LLMJP4_GPU_MODE ?? 'auto';
-  const modes: readonly string[] = ['webgpu', 'headlessgl', 'webasm', 'cpu', 'auto'];
+  const modes: readonly string[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'webasm', 'cpu', 'auto'];
   if (!modes.includes(mode)) throw new Error(`backend: unknown gpu mode '${mode}'; choose one of ${modes.join(', ')} (LLMJP4_GPU_MODE / --gpu-mode)`);
   // Loaded here, not at the top: CPU users never load gpu.js.
   const { createGpuBackend } = await import('../kernels/gpu/index.js');

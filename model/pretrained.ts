@@ -85,19 +85,47 @@ export function openWeights(dir: string): { get: (name: string) => Tensor | unde
 
 /** Build the model a checkpoint folder describes and load its weights (strict: missing and unexpected keys are errors). */
 export function fromPretrained(dir: string, opts: ModelOptions = {}): CausalLM {
-  const config = loadConfig(dir);
-  const model = createModel(config, opts);
+  const model = createModel(loadConfig(dir), opts);
   const w = openWeights(dir);
   try {
-    const used = model.loadStateDict(w.get, model.dtype);
-    const extra = w.names.filter((n) => !used.has(n) && !n.endsWith('rotary_emb.inv_freq'));
-    if (extra.length > 0) {
-      throw new Error(`fromPretrained: ${dir} has ${extra.length} tensor(s) this ${config.model_type} config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
-    }
+    loadStrict(model, w, dir);
   } finally {
     w.close();
   }
   return model;
+}
+
+/**
+ * The same from a checkpoint already in memory — config.json's object and the bytes of each weight
+ * file (one, or every shard) — as the browser playground has it after fetching the files.
+ */
+export function fromPretrainedBytes(configJson: Record<string, unknown>, files: readonly { name: string; bytes: Uint8Array }[], opts: ModelOptions = {}): CausalLM {
+  const model = createModel(parseConfig(configJson), opts);
+  const where = new Map<string, SafetensorsFile>();
+  for (const { name, bytes } of files) {
+    const f = SafetensorsFile.fromBytes(bytes, name);
+    for (const t of f.tensors.keys()) {
+      if (where.has(t)) throw new Error(`fromPretrainedBytes: tensor '${t}' is in both ${where.get(t)!.path} and ${name}`);
+      where.set(t, f);
+    }
+  }
+  const get = (name: string) => {
+    const f = where.get(name);
+    if (!f) return undefined;
+    const r = f.read(name);
+    return tensor(r.data, { shape: r.shape, dtype: r.dtype });
+  };
+  loadStrict(model, { get, names: [...where.keys()] }, files.map((f) => f.name).join(', '));
+  return model;
+}
+
+/** Load every parameter by HF name; a tensor the config does not use is an error (rotary inv_freq buffers aside). */
+function loadStrict(model: CausalLM, w: { get: (name: string) => Tensor | undefined; names: string[] }, where: string): void {
+  const used = model.loadStateDict(w.get, model.dtype);
+  const extra = w.names.filter((n) => !used.has(n) && !n.endsWith('rotary_emb.inv_freq'));
+  if (extra.length > 0) {
+    throw new Error(`fromPretrained: ${where} has ${extra.length} tensor(s) this ${model.config.model_type} config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+  }
 }
 
 /** Write config.json and the weights (one file, or shards with an index) in the HF layout. */

@@ -4,38 +4,26 @@
 //   webgpu      Dawn through the `webgpu` package (navigator.gpu installed here); needs an adapter:
 //               a GPU driver (Vulkan), or Mesa's OpenGL ES (EGL_PLATFORM=surfaceless, compatibility mode)
 //   headlessgl  the optional `gl` package (a native build) and an X display (e.g. `xvfb-run -a`)
-//   webasm      WebAssembly SIMD, always there in Node
+//   webgl2/webgl the browser's WebGL (in a browser only)
+//   webasm      WebAssembly SIMD, always there
 //   cpu         gpu.js's own JavaScript mode, always there
+// What differs between Node and a browser (which modes exist, how gpu.js is loaded, how webgpu gets an
+// adapter) lives in platform.ts and its browser twin platform.browser.ts.
 
-import { availableParallelism } from 'node:os';
-import { loadGpuJs, Runtime, type GpuJs, type GpuMode } from './runtime.js';
+import { AUTO_ORDER, GPU_MODES, loadGpuJs, prepareMode, PROBE_ORDER } from './platform.js';
+import { Runtime, type GpuMode } from './runtime.js';
 
-export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webasm', 'cpu'];
-
-/** The order `auto` tries: the first mode that works wins. */
-export const AUTO_ORDER: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webasm'];
-
-/**
- * The order probeModes opens every mode in. On a machine whose only GL is Mesa's, headless-gl (GLX)
- * and Dawn's OpenGL ES backend (EGL) cannot both hold a context in one process: opened after Dawn,
- * headless-gl aborts the process with an X error; opened first, it makes Dawn find no adapter, which
- * is an ordinary, reported failure. So headlessgl is probed first.
- */
-const PROBE_ORDER: readonly GpuMode[] = ['headlessgl', 'webgpu', 'webasm', 'cpu'];
-
-/** Which Dawn backend this process's webgpu mode runs on, once opened. */
-let dawnOn: 'default' | 'opengles' | null = null;
+export { AUTO_ORDER, GPU_MODES };
 
 const PROBE = { name: 'probe', source: 'function (x, s) { return x[this.thread.x] * s + 1; }' };
 
 /** Open `mode`: a Runtime that has already run a kernel correctly. Throws with the reason otherwise. */
 export async function openMode(mode: GpuMode): Promise<Runtime> {
-  if (!GPU_MODES.includes(mode)) throw new Error(`gpu: unknown mode '${mode}'; choose one of ${GPU_MODES.join(', ')} or auto`);
+  if (!GPU_MODES.includes(mode)) throw new Error(`gpu: mode '${mode}' does not exist here; choose one of ${GPU_MODES.join(', ')} or auto`);
   let rt: Runtime | null = null;
   try {
-    const gpujs = loadGpuJs();
-    if (mode === 'webgpu') await installWebGpu();
-    if (mode === 'headlessgl') checkHeadlessGl(gpujs);
+    const gpujs = await loadGpuJs();
+    await prepareMode(mode, gpujs);
     rt = new Runtime(mode, new gpujs.GPU({ mode }));
     await rt.init();
     const x = rt.upload(new Float32Array([1, 2, 3, 4]));
@@ -48,15 +36,6 @@ export async function openMode(mode: GpuMode): Promise<Runtime> {
   } catch (e) {
     rt?.destroy();
     throw new Error(`gpu: mode ${mode} does not work here: ${(e as Error).message}`);
-  }
-}
-
-function checkHeadlessGl(gpujs: GpuJs): void {
-  if (dawnOn === 'opengles') {
-    throw new Error("it cannot share a process with webgpu running on Mesa's OpenGL ES (both need the GL context; see modes.ts)");
-  }
-  if (!gpujs.GPU.isHeadlessGLSupported) {
-    throw new Error("the optional 'gl' package is not built, or there is no X display (run under xvfb-run -a); see the README");
   }
 }
 
@@ -89,41 +68,4 @@ export async function probeModes(modes: readonly GpuMode[] = GPU_MODES): Promise
     }
   }
   return Object.fromEntries(GPU_MODES.map((m) => [m, result[m]])) as Record<GpuMode, true | string>;
-}
-
-let webgpuInstall: Promise<void> | null = null;
-
-/**
- * Give gpu.js a `navigator.gpu` backed by Dawn (the `webgpu` package). The adapter is asked for the
- * usual way first (a GPU driver through Vulkan), then through Mesa's OpenGL ES in WebGPU's
- * compatibility mode — the path that finds a software adapter (llvmpipe) on a machine without a GPU.
- * `LLMJP4_DAWN_BACKEND=vulkan|opengles` pins one.
- */
-function installWebGpu(): Promise<void> {
-  webgpuInstall ??= (async () => {
-    let create: (flags: string[]) => { requestAdapter(o?: object): Promise<unknown> };
-    try {
-      ({ create } = (await import('webgpu')) as unknown as { create: typeof create });
-    } catch (e) {
-      throw new Error(`the 'webgpu' package does not load (${(e as Error).message.split('\n')[0]}); it needs glibc ≥ 2.38 style libstdc++ for 0.2.x, see README`);
-    }
-    process.env.EGL_PLATFORM ??= 'surfaceless';
-    const pinned = process.env.LLMJP4_DAWN_BACKEND;
-    const attempts: [string[], object][] = [
-      [[], {}],
-      [['backend=opengles'], { featureLevel: 'compatibility' }],
-    ];
-    const tries = pinned ? [[[`backend=${pinned}`], pinned === 'opengles' ? { featureLevel: 'compatibility' } : {}] as [string[], object]] : attempts;
-    for (const [flags, options] of tries) {
-      const gpu = create(flags);
-      if ((await gpu.requestAdapter(options)) === null) continue;
-      const nav = { gpu: { requestAdapter: (o?: object) => gpu.requestAdapter({ ...options, ...o }), getPreferredCanvasFormat: () => 'rgba8unorm' }, hardwareConcurrency: availableParallelism() };
-      Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true, writable: true });
-      dawnOn = flags.includes('backend=opengles') ? 'opengles' : 'default';
-      return;
-    }
-    throw new Error('Dawn found no adapter (no Vulkan driver, and no OpenGL ES through Mesa/EGL)');
-  })();
-  webgpuInstall.catch(() => (webgpuInstall = null));
-  return webgpuInstall;
 }

@@ -4,10 +4,10 @@
 // order and the handle it returns fills in later; the other modes run each call at once.
 // It knows nothing about tensors, dtypes or shapes beyond flat float32 arrays.
 
-import { createRequire } from 'node:module';
 import { DeviceArray, Memory, MAX_ELEMENTS, type DeviceValue } from './device_array.js';
 
-export type GpuMode = 'webgpu' | 'headlessgl' | 'webasm' | 'cpu';
+/** Every gpu.js mode this backend knows; which of them exist depends on the platform (platform.ts). */
+export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu';
 
 /** A kernel: a name (the cache key and the label in errors) and gpu.js source over `this.thread.x`. */
 export interface KernelSource {
@@ -42,13 +42,6 @@ export interface GpuJs {
   GPU: { new (settings: { mode: string }): GpuInstance; isHeadlessGLSupported?: boolean };
 }
 
-const require = createRequire(import.meta.url);
-
-/** gpu.js itself, loaded on first use (so importing the backend costs nothing until it is created). */
-export function loadGpuJs(): GpuJs {
-  return require('gpu.js') as GpuJs;
-}
-
 /**
  * Settings every kernel shares: output on the device (`pipeline`), a fresh output per call
  * (`immutable`, or the next call would overwrite it), any size without recompiling where the mode
@@ -75,6 +68,8 @@ interface Compiled {
 const KERNEL_CLASS: Record<GpuMode, string> = {
   webgpu: 'WebGPUKernel',
   headlessgl: 'HeadlessGLKernel',
+  webgl2: 'WebGL2Kernel',
+  webgl: 'WebGLKernel',
   webasm: 'WebAssemblyKernel',
   cpu: 'CPUKernel',
 };
@@ -218,7 +213,7 @@ export class Runtime {
   #call(c: Compiled, length: number, args: readonly Arg[]): unknown {
     const values = args.map((a) => this.#argValue(a));
     if (c.kernel.kernel?.output?.[0] !== length) c.kernel.setOutput([length]);
-    if (this.mode === 'headlessgl') detachOwnOutput(c.kernel, values);
+    if (this.mode === 'headlessgl' || this.mode === 'webgl2' || this.mode === 'webgl') detachOwnOutput(c.kernel, values);
     const r = c.kernel(...values);
     const made = (r as { output?: number[] } | null)?.output?.[0];
     if (made !== undefined && made !== length) throw new Error(`gpu (${this.mode}): internal error: asked gpu.js for ${length} elements, it made ${made}`);

@@ -74,50 +74,81 @@ export function parseHeader(file: string, json: unknown, dataBytes: number): { t
 }
 
 /** An open safetensors file: header parsed and checked, tensors read on demand. */
+/** Where a safetensors file's bytes come from: a file on disk (Node), or bytes already in memory (a browser's fetch). */
+interface ByteSource {
+  readonly size: number;
+  /** `length` bytes from byte `at`; fewer only if the source is shorter. */
+  read(at: number, length: number): Uint8Array;
+  close(): void;
+}
+
+function fileSource(path: string): ByteSource {
+  const fd = openSync(path, 'r');
+  return {
+    size: fstatSync(fd).size,
+    read: (at, length) => {
+      const b = new Uint8Array(length);
+      return length === 0 ? b : b.subarray(0, readSync(fd, b, 0, length, at));
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function memorySource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.byteLength, read: (at, length) => bytes.subarray(at, at + length), close: () => {} };
+}
+
 export class SafetensorsFile {
   readonly path: string;
   readonly tensors: Map<string, TensorInfo>;
   readonly metadata: Record<string, string>;
-  readonly #fd: number;
+  readonly #src: ByteSource;
   readonly #dataStart: number;
 
-  private constructor(path: string, fd: number, dataStart: number, header: ReturnType<typeof parseHeader>) {
+  private constructor(path: string, src: ByteSource, dataStart: number, header: ReturnType<typeof parseHeader>) {
     this.path = path;
-    this.#fd = fd;
+    this.#src = src;
     this.#dataStart = dataStart;
     this.tensors = header.tensors;
     this.metadata = header.metadata;
   }
 
+  /** Open a file on disk: the header is read and checked now, each tensor when asked for. */
   static open(path: string): SafetensorsFile {
-    const fd = openSync(path, 'r');
+    return SafetensorsFile.#from(path, fileSource(path));
+  }
+
+  /** The same over bytes in memory (a browser's fetch); `name` stands for the file in errors. */
+  static fromBytes(bytes: Uint8Array, name = '<bytes>'): SafetensorsFile {
+    return SafetensorsFile.#from(name, memorySource(bytes));
+  }
+
+  static #from(path: string, src: ByteSource): SafetensorsFile {
     try {
-      const size = fstatSync(fd).size;
+      const size = src.size;
       if (size < 8) throw new Error(`${path}: not a safetensors file: ${size} bytes, fewer than the 8-byte header length`);
-      const lenBytes = Buffer.alloc(8);
-      readSync(fd, lenBytes, 0, 8, 0);
-      const n = lenBytes.readBigUInt64LE(0);
+      const lenBytes = src.read(0, 8);
+      const n = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
       if (n > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
         throw new Error(`${path}: header length ${n} is larger than the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not safetensors`);
       }
-      const headerBytes = Buffer.alloc(Number(n));
-      readSync(fd, headerBytes, 0, headerBytes.length, 8);
+      const headerBytes = src.read(8, Number(n));
       let json: unknown;
       try {
-        json = JSON.parse(headerBytes.toString('utf8'));
+        json = JSON.parse(new TextDecoder().decode(headerBytes));
       } catch (e) {
         throw new Error(`${path}: invalid safetensors header: not JSON (${(e as Error).message})`);
       }
       const dataStart = 8 + Number(n);
-      return new SafetensorsFile(path, fd, dataStart, parseHeader(path, json, size - dataStart));
+      return new SafetensorsFile(path, src, dataStart, parseHeader(path, json, size - dataStart));
     } catch (e) {
-      closeSync(fd);
+      src.close();
       throw e;
     }
   }
 
   close(): void {
-    closeSync(this.#fd);
+    this.#src.close();
   }
 
   info(name: string): TensorInfo {
@@ -129,15 +160,13 @@ export class SafetensorsFile {
   /** One tensor's values, converted to the dtype we hold it in (F16/BF16 → float32, integers → int32). */
   read(name: string): { data: TypedArray; shape: number[]; dtype: DType } {
     const t = this.info(name);
-    const bytes = Buffer.alloc(t.end - t.begin);
-    if (bytes.length > 0 && readSync(this.#fd, bytes, 0, bytes.length, this.#dataStart + t.begin) !== bytes.length) {
-      throw new Error(`${this.path}: tensor '${name}' is truncated`);
-    }
+    const bytes = this.#src.read(this.#dataStart + t.begin, t.end - t.begin);
+    if (bytes.length !== t.end - t.begin) throw new Error(`${this.path}: tensor '${name}' is truncated`);
     return { data: decode(this.path, name, t.dtype, bytes), shape: t.shape, dtype: ST_DTYPES[t.dtype].to };
   }
 }
 
-function decode(file: string, name: string, dtype: StDType, b: Buffer): TypedArray {
+function decode(file: string, name: string, dtype: StDType, b: Uint8Array): TypedArray {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n = b.byteLength / ST_DTYPES[dtype].bytes;
   switch (dtype) {

@@ -42,11 +42,13 @@ const wireOf = (kind: FieldKind) => (kind === 'float' ? WIRE_FIXED32 : kind === 
 
 // ignoreBOM: a piece may be U+FEFF itself (id 68052 in LLM-jp-4), which a default TextDecoder would drop.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenientUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Reads one message's bytes; `where` names the file and `path` the field being read, for errors. */
 class Reader {
   pos: number;
-  readonly nodeBuf: Buffer;
+  /** Node's Buffer over the same bytes (its decoder is the fast one), or null in a browser. */
+  readonly nodeBuf: Buffer | null;
   /** Field names and repeated-field indices from the root to the current field, joined only on error. */
   readonly path: (string | number)[] = [];
 
@@ -58,7 +60,7 @@ class Reader {
     readonly where: string,
   ) {
     this.pos = start;
-    this.nodeBuf = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.nodeBuf = typeof Buffer === 'undefined' ? null : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   fail(what: string): never {
@@ -156,7 +158,7 @@ function readValue(r: Reader, spec: FieldSpec): FieldValue {
       const at = r.lengthPrefix();
       // Node's decoder is fast but lenient (bad bytes become U+FFFD); only a string that has a U+FFFD
       // is checked again with the strict one, which accepts a real U+FFFD and rejects bad bytes.
-      const s = r.nodeBuf.toString('utf8', at, r.pos);
+      const s = r.nodeBuf ? r.nodeBuf.toString('utf8', at, r.pos) : lenientUtf8.decode(r.buf.subarray(at, r.pos));
       if (s.includes('\ufffd')) {
         try {
           utf8.decode(r.buf.subarray(at, r.pos));

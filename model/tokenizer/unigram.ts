@@ -76,7 +76,7 @@ export class SentencePieceModel {
     const keyStrings = keyIds.map((id) => this.pieces[id]!);
     const offsets = new Int32Array(keyIds.length + 1);
     keyStrings.forEach((k, i) => (offsets[i + 1] = offsets[i]! + utf8Length(k)));
-    this.trie = new ByteTrie(Buffer.from(keyStrings.join(''), 'utf8'), offsets, keyIds);
+    this.trie = new ByteTrie(new TextEncoder().encode(keyStrings.join('')), offsets, keyIds);
     this.nodeScore = new Float64Array(this.trie.nodeCount);
     keyIds.forEach((id, i) => {
       const node = this.trie.keyNode[i]!;

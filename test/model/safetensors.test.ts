@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fcParams } from '../../core/testing/index.js';
-import { fromPretrained, savePretrained } from '../../model/pretrained.js';
+import { fromPretrained, fromPretrainedBytes, savePretrained } from '../../model/pretrained.js';
 import { createModel } from '../../model/causal_lm.js';
 import { preset } from '../../model/presets.js';
 import { parseHeader, SafetensorsFile, ST_DTYPES, type StDType } from '../../model/io/safetensors_read.js';
@@ -82,7 +82,10 @@ describe('savePretrained → fromPretrained', () => {
       expect(readdirSync(sharded).filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length).toBeGreaterThan(2);
       expect(SafetensorsFile.open(join(one, 'model.safetensors')).metadata).toEqual({ format: 'pt' });
       const want = m.stateDict();
-      for (const back of [fromPretrained(one), fromPretrained(sharded)]) {
+      // From bytes in memory (as the browser playground loads it): the same tensors.
+      const bytesOf = (d: string) => readdirSync(d).filter((f) => f.endsWith('.safetensors')).map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(d, name))) }));
+      const config = JSON.parse(readFileSync(join(one, 'config.json'), 'utf8'));
+      for (const back of [fromPretrained(one), fromPretrained(sharded), fromPretrainedBytes(config, bytesOf(one)), fromPretrainedBytes(config, bytesOf(sharded))]) {
         const got = back.stateDict();
         expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
         for (const [k, t] of want) expect(bitsEqual(got.get(k)!.dataSync(), t.dataSync()), k).toBe(true);

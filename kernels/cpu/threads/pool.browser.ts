@@ -1,0 +1,31 @@
+// The CPU kernels' thread pool in a browser: the twin of pool.ts that the playground's bundle uses
+// instead. It runs every task on the calling thread (a browser page would need Web Workers and a
+// cross-origin-isolated page for shared memory; the playground runs the model on the GPU backend, so
+// the CPU kernels only do small host-side work). Same exports, same contract.
+
+import { CTRL_WORDS, ERR_LEN, FAILED, newControlBlock, runTasks, type TaskName } from './tasks.js';
+
+const stats = { jobs: 0, tasks: 0, workerTasks: 0 };
+
+export function poolStats(): Readonly<typeof stats> {
+  return { ...stats };
+}
+
+export function getNumThreads(): number {
+  return 1;
+}
+
+export function setNumThreads(n: number): void {
+  if (n !== 1) throw new Error(`setNumThreads: the browser build runs single-threaded, got ${n}`);
+}
+
+export function parallelFor(job: TaskName, args: object, count: number): void {
+  const ctrl = newControlBlock();
+  runTasks(job, args, count, ctrl, 0);
+  stats.jobs++;
+  stats.tasks += count;
+  if (Atomics.load(ctrl, FAILED) !== 0) {
+    const bytes = new Uint8Array(ctrl.buffer, CTRL_WORDS * 4, Atomics.load(ctrl, ERR_LEN));
+    throw new Error(new TextDecoder().decode(bytes.slice()));
+  }
+}
