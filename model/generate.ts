@@ -16,8 +16,11 @@ export interface GenerateOptions extends SamplingOptions {
   stopTokens?: readonly number[];
   /** Seed of the sampling stream (default 0): the same seed gives the same tokens. */
   seed?: number;
-  /** Called with each new token as soon as it is chosen (the stop token included), with its batch row. */
-  onToken?: (id: number, row: number) => void;
+  /**
+   * Called with each new token as soon as it is chosen (the stop token included), with its batch row.
+   * If it returns a promise, generation waits for it (a web page yields there so the token is painted).
+   */
+  onToken?: (id: number, row: number) => unknown;
   /** Prompt tokens per prefill forward (default: as many as keep chunk·vocab logits within 2^24). */
   prefillChunk?: number;
 }
@@ -55,7 +58,7 @@ export async function generate(model: CausalLM, prompt: readonly number[] | read
       out[b]!.push(id);
       seen[b]!.push(id);
       if (stop.has(id)) done[b] = true;
-      opts.onToken?.(id, b);
+      await opts.onToken?.(id, b);
     }
     if (step + 1 === maxNewTokens || done.every(Boolean)) break;
     // A finished row is fed its own last token: rows do not see each other, and its output is unused.

@@ -12,6 +12,7 @@ import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
 import { dataCommand, dataHelp } from './commands/data.js';
 import { evalCommand, evalHelp } from './commands/eval.js';
 import { generateCommand, generateHelp } from './commands/generate.js';
+import { serveCommand, serveHelp } from './commands/serve.js';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, trainTokenizerHelp } from './commands/tokenize.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string };
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   start: { run: startCommand, help: startHelp },
   train: { run: trainCommand, help: trainHelp },
   generate: { run: generateCommand, help: generateHelp },
+  serve: { run: serveCommand, help: serveHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },
 };

@@ -101,6 +101,23 @@ describe('generate', () => {
     expect(seen.every((s) => s[1] === 0)).toBe(true);
   });
 
+  it('waits for an onToken that returns a promise before the next forward (a page paints there)', async () => {
+    const spec = { config: { model_type: 'llama', vocab_size: 30, hidden_size: 12, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 6, initializer_range: 0.6 }, seed: 2 };
+    const model = buildModel(spec, 'float32');
+    const { calls } = instrument(model);
+    const log: string[] = [];
+    await generate(model, [1, 2, 3], {
+      maxNewTokens: 3,
+      stopTokens: [],
+      onToken: async () => {
+        log.push(`token after ${calls()}`);
+        await new Promise((r) => setTimeout(r, 5));
+        log.push(`painted after ${calls()}`);
+      },
+    });
+    expect(log).toEqual(['token after 1', 'painted after 1', 'token after 2', 'painted after 2', 'token after 3', 'painted after 3']);
+  });
+
   it('decodes a batch of equal-length prompts as each alone, each row stopping on its own', async () => {
     const arb = tinyConfig().chain((spec) =>
       fc.integer({ min: 1, max: 5 }).chain((n) => fc.record({ spec: fc.constant(spec), a: promptArb(spec, n, n), b: promptArb(spec, n, n), stop: fc.nat(vocabOf(spec) - 1) })),

@@ -106,7 +106,7 @@ function localDecls(locals: ValType[]): number[] {
 const END = 0x0b;
 
 /** Encode a module that imports `env.memory` and defines and exports `functions` (one signature each). */
-export function encodeModule(memory: MemoryImport, functions: FunctionDef[]): Uint8Array {
+export function encodeModule(memory: MemoryImport, functions: FunctionDef[]): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [FUNC_TYPE, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
   const flags = LIMITS_MAX | (memory.shared ? LIMITS_SHARED : 0);
   const memImport = [...name('env'), ...name('memory'), EXTERN.memory, flags, ...u32(memory.initial), ...u32(memory.maximum)];
