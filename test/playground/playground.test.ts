@@ -4,33 +4,18 @@
 // and generated text appear; the page's logits, on the backend it chose (WebGL 2 on Chromium's
 // software GPU here) and on gpu.js's WebAssembly mode, equal the Node CLI's `forward` on the same ids.
 // Without Chromium this file skips by name (`apt-get install chromium`; .ci/run installs it).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../model/tokenizer/tokenizer.js';
+import { CHROMIUM, haveChromium, launchChromium, startServe } from '../../train/playground/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { tinyCheckpoint } from '../helpers/tiny_checkpoint.js';
 
-const CHROMIUM = process.env.LLMJP4_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-/** Chromium as root in a closed network: no sandbox, no background connections; WebGL on its software GPU (SwiftShader). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
+const HAVE_CHROMIUM = haveChromium();
 const PROMPT = '坊っちゃんは東京の学校へ行った。 The ghost of Christmas';
-
-/** Start `llmjp4 serve` on a free port; resolves with the URL it prints. */
-function serve(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'train/cli.ts'), 'serve', '--model', dir, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((ok, fail) => {
-    createInterface({ input: child.stdout! }).once('line', (url) => ok({ url, child }));
-    child.once('exit', (code) => fail(new Error(`llmjp4 serve exited with ${code} before printing its URL:\n${err}`)));
-  });
-}
 
 const maxAbsDiff = (a: readonly number[], b: readonly number[]) => {
   expect(a.length).toBe(b.length);
@@ -40,13 +25,12 @@ const maxAbsDiff = (a: readonly number[], b: readonly number[]) => {
 describe.skipIf(!HAVE_CHROMIUM)(`playground in headless Chromium (${HAVE_CHROMIUM ? CHROMIUM : `skipped: no Chromium at ${CHROMIUM}; apt-get install chromium`})`, () => {
   let dir: string;
   let server: { url: string; child: ChildProcess };
-  let browser: import('playwright-core').Browser;
+  let browser: Browser;
 
   beforeAll(async () => {
     dir = tinyCheckpoint('qwen3_moe');
-    server = await serve(dir);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    server = await startServe(dir);
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
