@@ -1,8 +1,8 @@
 // The browser playground end to end: `llmjp4 serve` (the real command, in a child process) serves the
 // page for a tiny MoE checkpoint; headless Chromium (Debian's `chromium`, driven by playwright-core — no
 // browser download) loads it, types a prompt, and the tokens, an attention map, the expert routing
-// and generated text appear; the page's logits, on the backend it chose (WebGL 2 on Chromium's
-// software GPU here) and on gpu.js's WebAssembly mode, equal the Node CLI's `forward` on the same ids.
+// and generated text appear; the page's logits in WebGPU, WebGL 2 (both on Chromium's software GPU
+// here) and gpu.js's WebAssembly mode equal the Node CLI's `forward` on the same ids.
 // Without Chromium this file skips by name (`apt-get install chromium`; .ci/run installs it).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,9 +85,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`playground in headless Chromium (${HAVE_CHROMIU
     await page.close();
   });
 
-  for (const mode of ['auto', 'webasm']) {
+  for (const mode of ['webgpu', 'webgl2', 'webasm']) {
     it(`the page's logits (${mode}) equal \`llmjp4 forward\` on the same ids`, async () => {
       const { page } = await open(mode);
+      expect(await page.getAttribute('#backend', 'data-mode')).toBe(mode);
       const ids = Tokenizer.fromFile(join(dir, 'tokenizer.model')).encode(PROMPT);
       type PageApi = { llmjp4: { tokenize(t: string): number[]; forward(i: number[]): Promise<number[]> } };
       expect(await page.evaluate((text) => (globalThis as unknown as PageApi).llmjp4.tokenize(text), PROMPT)).toEqual(ids);

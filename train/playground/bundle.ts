@@ -30,9 +30,10 @@ const browserTwins: Plugin = {
   name: 'browser-twins',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
-      const ts = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
-      const twin = ts.replace(/\.ts$/, '.browser.ts');
-      return existsSync(twin) ? { path: twin } : undefined;
+      // From source the twin is X.browser.ts; in the compiled dist/ it is X.browser.js.
+      const base = resolve(args.resolveDir, args.path).replace(/\.(js|ts)$/, '');
+      const twin = [`${base}.browser.ts`, `${base}.browser.js`].find((p) => existsSync(p));
+      return twin ? { path: twin } : undefined;
     });
   },
 };

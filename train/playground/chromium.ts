@@ -15,9 +15,13 @@ export const haveChromium = () => existsSync(CHROMIUM);
 
 /**
  * Chromium as root on a machine with a closed network and no GPU: no sandbox, no background
- * connections, and WebGL on its software GPU (SwiftShader), which it no longer enables unasked.
+ * connections, and WebGL and WebGPU on its software GPU (SwiftShader), which it no longer enables
+ * unasked — so every gpu.js mode of the page can be tested without a GPU.
  */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
+export const CHROMIUM_ARGS = [
+  ...['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  ...['--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],
+];
 
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import('playwright-core');

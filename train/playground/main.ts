@@ -121,8 +121,8 @@ async function main(): Promise<void> {
     tokenize: (text: string) => m.tokenizer.encode(text),
     forward: async (ids: number[]) => Array.from(await forwardLogits(m.model, ids)),
   };
-  document.body.dataset.ready = 'true';
   await busy(() => runInspect(m));
+  document.body.dataset.ready = 'true'; // after the first inspection: scripts (the test) start from a settled page
 }
 
 main().catch((e) => {
