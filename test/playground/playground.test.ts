@@ -74,6 +74,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`playground in headless Chromium (${HAVE_CHROMIU
     await page.selectOption('#layer', '1');
     await page.selectOption('#head', '3');
     expect(await page.textContent('#attention-caption')).toContain('layer 1, head 3');
+    expect(await page.locator('#heads .thumb').count()).toBe(4); // every head of the layer, small
+    expect(await page.textContent('#heads .thumb.selected')).toBe('head 3');
+    await page.click('#heads .thumb:nth-child(3)');
+    expect(await page.textContent('#attention-caption')).toContain('layer 1, head 2');
     // Two sparse layers × top-2 experts per token.
     expect(await page.locator('#routing .expert').count()).toBe(T * 2 * 2);
     await page.fill('#max-new', '6');

@@ -9,7 +9,7 @@ import type { GpuMode } from '../../kernels/gpu/index.js';
 import { generate } from '../../model/generate.js';
 import { forwardLogits, inspect, type Inspection } from './inspect.js';
 import { loadCheckpoint, type Loaded } from './load.js';
-import { renderAttention, renderNext, renderRouting, renderTokens } from './views.js';
+import { renderAttention, renderHeadThumbnails, renderNext, renderRouting, renderTokens } from './views.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -44,6 +44,11 @@ function showAttention(): void {
   if (!current) return;
   const layer = Number(($('layer') as HTMLSelectElement).value);
   const head = Number(($('head') as HTMLSelectElement).value);
+  const heads = $<HTMLSelectElement>('head');
+  renderHeadThumbnails($('heads'), current.ids.length, current.attentions[layer]!, current.heads, head, (h) => {
+    heads.value = String(h);
+    showAttention();
+  });
   renderAttention($('attention'), current.pieces, current.attentions[layer]!, head);
   $('attention-caption').textContent = `layer ${layer}, head ${head}: row = the token attending, column = the token attended to (each row sums to 1; nothing to the right of the diagonal — the mask is causal).`;
 }

@@ -68,6 +68,27 @@ export function renderAttention(target: HTMLElement, pieces: readonly string[], 
   target.replaceChildren(svg);
 }
 
+/** Every head of one layer as a small picture (the same colours as the big map); clicking one selects it. */
+export function renderHeadThumbnails(target: HTMLElement, T: number, probs: Float32Array, heads: number, selected: number, pick: (head: number) => void): void {
+  const px = Math.max(2, Math.min(6, Math.floor(120 / T)));
+  target.replaceChildren(
+    ...Array.from({ length: heads }, (_, h) => {
+      const figure = el('figure', { class: h === selected ? 'thumb selected' : 'thumb', title: `head ${h}` });
+      const canvas = el('canvas', { width: String(T * px), height: String(T * px) });
+      const g = canvas.getContext('2d')!;
+      for (let q = 0; q < T; q++) {
+        for (let k = 0; k <= q; k++) {
+          g.fillStyle = `rgba(190, 30, 45, ${Math.sqrt(probs[h * T * T + q * T + k]!).toFixed(3)})`;
+          g.fillRect(k * px, q * px, px, px);
+        }
+      }
+      figure.append(canvas, el('figcaption', {}, `head ${h}`));
+      figure.addEventListener('click', () => pick(h));
+      return figure;
+    }),
+  );
+}
+
 /** MoE routing: one row per token, one column per sparse layer, each cell the chosen experts and their weights. */
 export function renderRouting(target: HTMLElement, x: Inspection, experts: number): void {
   if (x.routing.length === 0) {
