@@ -48,6 +48,11 @@ describe('llmjp4 serve', () => {
     expect(await page.text()).toContain('<script type="module" src="playground.js">');
     const js = await (await get('/playground.js')).text();
     expect(js).toContain('renderAttention'); // the page's code, bundled (not minified)
+    // The browser twins replace their Node files (esbuild names each bundled file in a comment).
+    for (const f of ['kernels/gpu/platform', 'kernels/cpu/threads/pool']) {
+      expect(js).toContain(`// ${f}.browser.ts\n`);
+      expect(js).not.toContain(`// ${f}.ts\n`);
+    }
     expect(await (await get('/model/info.json')).json()).toEqual({ dir, weights: ['model.safetensors'] });
     expect(((await (await get('/model/config.json')).json()) as { model_type: string }).model_type).toBe('llama');
     expect((await (await get('/model/model.safetensors')).arrayBuffer()).byteLength).toBeGreaterThan(100_000);

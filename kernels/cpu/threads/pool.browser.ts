@@ -3,7 +3,7 @@
 // cross-origin-isolated page for shared memory; the playground runs the model on the GPU backend, so
 // the CPU kernels only do small host-side work). Same exports, same contract.
 
-import { CTRL_WORDS, ERR_LEN, FAILED, newControlBlock, runTasks, type TaskName } from './tasks.js';
+import { newControlBlock, runTasks, throwIfFailed, type TaskName } from './tasks.js';
 
 const stats = { jobs: 0, tasks: 0, workerTasks: 0 };
 
@@ -24,8 +24,5 @@ export function parallelFor(job: TaskName, args: object, count: number): void {
   runTasks(job, args, count, ctrl, 0);
   stats.jobs++;
   stats.tasks += count;
-  if (Atomics.load(ctrl, FAILED) !== 0) {
-    const bytes = new Uint8Array(ctrl.buffer, CTRL_WORDS * 4, Atomics.load(ctrl, ERR_LEN));
-    throw new Error(new TextDecoder().decode(bytes.slice()));
-  }
+  throwIfFailed(ctrl);
 }

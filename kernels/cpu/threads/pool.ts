@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CTRL_WORDS, DONE, ERR_LEN, FAILED, newControlBlock, runTasks, type TaskName } from './tasks.js';
+import { DONE, newControlBlock, runTasks, throwIfFailed, type TaskName } from './tasks.js';
 
 let threads = initialThreads();
 const workers: Worker[] = [];
@@ -56,10 +56,7 @@ export function parallelFor(job: TaskName, args: object, count: number): void {
   stats.tasks += count;
   stats.workerTasks += count - ranHere;
   for (let done = Atomics.load(ctrl, DONE); done < count; done = Atomics.load(ctrl, DONE)) Atomics.wait(ctrl, DONE, done);
-  if (Atomics.load(ctrl, FAILED) !== 0) {
-    const bytes = new Uint8Array(ctrl.buffer, CTRL_WORDS * 4, Atomics.load(ctrl, ERR_LEN));
-    throw new Error(new TextDecoder().decode(bytes.slice()));
-  }
+  throwIfFailed(ctrl);
 }
 
 /**

@@ -71,3 +71,10 @@ export function runTasks(job: TaskName, args: object, count: number, ctrl: Int32
     }
   }
 }
+
+/** After a job: rethrow the first task error recorded in its control block, if any. */
+export function throwIfFailed(ctrl: Int32Array): void {
+  if (Atomics.load(ctrl, FAILED) === 0) return;
+  const bytes = new Uint8Array(ctrl.buffer, CTRL_WORDS * 4, Atomics.load(ctrl, ERR_LEN));
+  throw new Error(new TextDecoder().decode(bytes.slice()));
+}

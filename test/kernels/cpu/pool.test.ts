@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allocShared } from '../../../kernels/cpu/shared.js';
+import * as browserPool from '../../../kernels/cpu/threads/pool.browser.js';
 import { getNumThreads, parallelFor, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
 
 const saved = getNumThreads();
@@ -55,5 +56,17 @@ describe('thread pool', () => {
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toEqual({ threads: 2, jobs: 5 });
     expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+});
+
+describe('thread pool, browser twin (pool.browser.ts)', () => {
+  it('runs every task once on the caller, rethrows a task error, and stays single-threaded', () => {
+    const ranOn = allocShared('int32', 50).fill(-1);
+    browserPool.parallelFor('probe', { ranOn, fail: -1 }, 50);
+    expect(Array.from(ranOn)).toEqual(new Array(50).fill(0));
+    expect(() => browserPool.parallelFor('probe', { ranOn: allocShared('int32', 20), fail: 7 }, 20)).toThrow(/probe task 7 failed on thread 0/);
+    expect(browserPool.getNumThreads()).toBe(1);
+    expect(() => browserPool.setNumThreads(2)).toThrow(/single-threaded/);
+    expect(browserPool.poolStats().jobs).toBe(2);
   });
 });
