@@ -1,8 +1,12 @@
 // The weighted mixture over sub-corpora, blended row by row as Megatron-LM's BlendedDataset does
 // (helpers.cpp, build_blending_indices): row n comes from the source furthest behind its share, the
 // one with the largest weight·(n+1) − rows so far (ties: the first in order). No randomness is needed
-// for the choice, every source's share of rows (so of tokens: rows are equal length) stays within one row
-// of its weight, and the cursor is the row counts plus each source's PackedStream cursor.
+// for the choice, and the cursor is the row counts plus each source's PackedStream cursor.
+// How close each source stays to its share (k sources with weight > 0, rows_s − w_s·n after n rows):
+// the errors sum to 1 before each choice, so the chosen one's is ≥ 1/k and no source gets ahead by
+// more than 1 − 1/k rows; the errors sum to 0 after it, so none falls behind by more than
+// (k − 1)(1 − 1/k). With two sources that is half a row either way; with five, behind by up to
+// 1.12 rows was seen in 20,000 random mixtures (it is not "within one row" in general).
 
 import { PackedStream, type PackedState, type Row } from './packing.js';
 

@@ -17,7 +17,7 @@ const MODE_WORDS: Record<GpuMode, string> = {
   webgpu: 'WebGPU (the GPU, through WebGPU)',
   webgl2: 'WebGL 2 (the GPU, through WebGL 2 shaders)',
   webgl: 'WebGL 1 (the GPU, through WebGL shaders)',
-  webasm: 'WebAssembly (the CPU: this browser offers no usable WebGPU or WebGL)',
+  webasm: 'WebAssembly (on the CPU)',
   cpu: "JavaScript (the CPU, gpu.js's plain mode)",
   headlessgl: 'headless GL',
 };
@@ -32,21 +32,21 @@ function status(text: string, isError = false): void {
 
 async function openBackend(): Promise<GpuBackend> {
   const asked = (new URLSearchParams(location.search).get('mode') ?? 'auto') as GpuMode | 'auto';
-  ($('mode') as HTMLSelectElement).value = asked;
+  $<HTMLSelectElement>('mode').value = asked;
   const backend = await createGpuBackend({ mode: asked });
   $('backend').textContent = `gpu.js ${backend.mode}: ${MODE_WORDS[backend.mode]}`;
   $('backend').dataset.mode = backend.mode;
-  if (backend.skipped.length > 0) $('backend').title = `tried first:\n${backend.skipped.join('\n')}`;
+  // With `auto`, why the modes before this one did not open (no WebGPU adapter, no WebGL, ...).
+  $('skipped').textContent = backend.skipped.map((why) => why.replace(/^gpu: /, '')).join('; ');
   return backend;
 }
 
 function showAttention(): void {
   if (!current) return;
-  const layer = Number(($('layer') as HTMLSelectElement).value);
-  const head = Number(($('head') as HTMLSelectElement).value);
-  const heads = $<HTMLSelectElement>('head');
+  const layer = Number($<HTMLSelectElement>('layer').value);
+  const head = Number($<HTMLSelectElement>('head').value);
   renderHeadThumbnails($('heads'), current.ids.length, current.attentions[layer]!, current.heads, head, (h) => {
-    heads.value = String(h);
+    $<HTMLSelectElement>('head').value = String(h);
     showAttention();
   });
   renderAttention($('attention'), current.pieces, current.attentions[layer]!, head);
@@ -54,7 +54,7 @@ function showAttention(): void {
 }
 
 async function runInspect(m: Loaded): Promise<void> {
-  const text = ($('text') as HTMLTextAreaElement).value;
+  const text = $<HTMLTextAreaElement>('text').value;
   status('running the model…');
   const t0 = performance.now();
   current = await inspect(m.model, m.tokenizer, text);
@@ -68,9 +68,9 @@ async function runInspect(m: Loaded): Promise<void> {
 }
 
 async function runGenerate(m: Loaded): Promise<void> {
-  const prompt = m.tokenizer.encode(($('text') as HTMLTextAreaElement).value);
-  const maxNewTokens = Number(($('max-new') as HTMLInputElement).value);
-  const temperature = Number(($('temperature') as HTMLInputElement).value);
+  const prompt = m.tokenizer.encode($<HTMLTextAreaElement>('text').value);
+  const maxNewTokens = Number($<HTMLInputElement>('max-new').value);
+  const temperature = Number($<HTMLInputElement>('temperature').value);
   const out = $('generated');
   out.textContent = '';
   const ids: number[] = [];
@@ -80,7 +80,7 @@ async function runGenerate(m: Loaded): Promise<void> {
     maxNewTokens,
     temperature,
     topK: 50,
-    seed: Number(($('seed') as HTMLInputElement).value),
+    seed: Number($<HTMLInputElement>('seed').value),
     onToken: async (id) => {
       ids.push(id);
       out.textContent = m.tokenizer.decode(ids);
@@ -112,14 +112,14 @@ async function main(): Promise<void> {
   const m = await loadCheckpoint(backend, (what) => status(what));
   const c = m.model.config;
   $('model-info').textContent = `${c.model_type === 'llama' ? 'Llama' : 'Qwen3-MoE'} from ${m.source}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} kv), vocabulary ${c.vocab_size}${c.model_type === 'qwen3_moe' ? `, ${c.num_experts} experts, top-${c.num_experts_per_tok}` : ''}`;
-  ($('layer') as HTMLSelectElement).replaceChildren(...Array.from({ length: c.num_hidden_layers }, (_, i) => new Option(String(i), String(i))));
-  ($('head') as HTMLSelectElement).replaceChildren(...Array.from({ length: c.num_attention_heads }, (_, i) => new Option(String(i), String(i))));
+  $<HTMLSelectElement>('layer').replaceChildren(...Array.from({ length: c.num_hidden_layers }, (_, i) => new Option(String(i), String(i))));
+  $<HTMLSelectElement>('head').replaceChildren(...Array.from({ length: c.num_attention_heads }, (_, i) => new Option(String(i), String(i))));
   $('routing-section').hidden = c.model_type !== 'qwen3_moe';
   $('layer').addEventListener('change', showAttention);
   $('head').addEventListener('change', showAttention);
   $('inspect').addEventListener('click', () => busy(() => runInspect(m)));
   $('generate').addEventListener('click', () => busy(() => runGenerate(m)));
-  $('mode').addEventListener('change', () => (location.search = `?mode=${($('mode') as HTMLSelectElement).value}`));
+  $('mode').addEventListener('change', () => (location.search = `?mode=${$<HTMLSelectElement>('mode').value}`));
   (window as unknown as { llmjp4: object }).llmjp4 = {
     mode: backend.mode,
     config: c,

@@ -1,5 +1,6 @@
-// The mixture: deterministic, every source's share of rows within one row of its weight at every step
-// (Megatron's blending rule), and a restored cursor continues identically; weights are checked.
+// The mixture: deterministic, every source's rows within the bounds Megatron's blending rule gives at
+// every step (ahead by at most 1 − 1/k rows, behind by at most (k − 1)(1 − 1/k); half a row for two
+// sources), and a restored cursor continues identically; weights are checked.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProperty } from '../../../core/testing/index.js';
@@ -17,22 +18,46 @@ const streams = (seed: number) =>
 const weightsArb = fc.tuple(...NAMES.map(() => fc.oneof(fc.constant(0), fc.double({ min: 0.001, max: 10, noNaN: true })))).filter((w) => w.some((x) => x > 0));
 
 describe('Mixture', () => {
-  it('keeps each source within one row of its share at every step', () => {
+  it('keeps each source within the blending rule\'s bounds of its share at every step', () => {
     checkProperty(fc.tuple(weightsArb, fc.integer({ min: 1, max: 400 })), ([w, steps]) => {
       const weights = Object.fromEntries(NAMES.map((n, i) => [n, w[i]!]));
       const m = new Mixture(streams(0), weights);
       const total = w.reduce((a, b) => a + b, 0);
+      const k = w.filter((x) => x > 0).length; // sources that can be chosen
       const counts = new Map(NAMES.map((n) => [n, 0]));
       for (let n = 1; n <= steps; n++) {
         const row = m.next();
         counts.set(row.source, counts.get(row.source)! + 1);
         // The row really comes from that source (ids of the source, or the separator).
-        const k = NAMES.indexOf(row.source) + 1;
-        for (const id of row.ids) expect(id === 2 || Math.floor(id / 100) === k).toBe(true);
-        for (const [i, name] of NAMES.entries()) expect(Math.abs(counts.get(name)! - (w[i]! / total) * n)).toBeLessThanOrEqual(1 + 1e-9);
+        const src = NAMES.indexOf(row.source) + 1;
+        for (const id of row.ids) expect(id === 2 || Math.floor(id / 100) === src).toBe(true);
+        for (const [i, name] of NAMES.entries()) {
+          const ahead = counts.get(name)! - (w[i]! / total) * n;
+          expect(ahead).toBeLessThanOrEqual(1 - 1 / k + 1e-9);
+          expect(-ahead).toBeLessThanOrEqual((k - 1) * (1 - 1 / k) + 1e-9);
+        }
       }
       expect(m.counts()).toEqual(Object.fromEntries(NAMES.filter((_, i) => w[i]! > 0).map((n) => [n, counts.get(n)])));
     }, 60);
+  });
+
+  it('with two sources stays within half a row of each share; with five, can fall just over a row behind', () => {
+    checkProperty(fc.tuple(fc.double({ min: 0.001, max: 10, noNaN: true }), fc.double({ min: 0.001, max: 10, noNaN: true })), ([a, b]) => {
+      const m = new Mixture(streams(0).slice(0, 2), { en: a, ja: b });
+      let en = 0;
+      for (let n = 1; n <= 300; n++) {
+        if (m.next().source === 'en') en++;
+        expect(Math.abs(en - (a / (a + b)) * n)).toBeLessThanOrEqual(0.5 + 1e-9);
+      }
+    }, 60);
+    // A case fast-check found: Megatron's rule leaves English 1.0023 rows behind after 239 rows (so the
+    // bound "within one row" that this test once claimed does not hold for five sources).
+    const w = [0.15935782411480504, 0.0010000000000000005, 0.002524134637134535, 0.19883871701529723, 0.0010000000000000007];
+    const m = new Mixture(streams(0), Object.fromEntries(NAMES.map((n, i) => [n, w[i]!])));
+    for (let n = 0; n < 239; n++) m.next();
+    const behind = (w[0]! / w.reduce((x, y) => x + y, 0)) * 239 - m.counts().en!;
+    expect(behind).toBeGreaterThan(1);
+    expect(behind).toBeLessThan(1.01);
   });
 
   it('is deterministic, and restore(state) gives the identical continuation', () => {
