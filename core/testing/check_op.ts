@@ -60,11 +60,19 @@ export function countRun(): void {
   runs++;
 }
 
-/** fast-check parameters: FC_NUM_RUNS overrides every property's run count, FC_SEED fixes the seed. */
+/**
+ * fast-check parameters: FC_NUM_RUNS overrides every property's run count, FC_SEED fixes the seed, and
+ * FC_TIME_LIMIT_MS (default 120,000; 0 = none) bounds a property's time, shrinking included: a
+ * synchronous property cannot be stopped by the test runner's timeout, and shrinking a slow
+ * counterexample can otherwise run for many minutes. Running out of time is a failure, reported with
+ * the counterexample found so far.
+ */
 export function fcParams(numRuns: number): fc.Parameters<unknown> {
   const env = typeof process === 'undefined' ? {} : process.env;
+  const limit = env.FC_TIME_LIMIT_MS === undefined ? 120_000 : Number(env.FC_TIME_LIMIT_MS);
   // includeErrorInReport puts the failing check's own message (which value, which entry) in the report.
   const params: fc.Parameters<unknown> = { numRuns: env.FC_NUM_RUNS ? Number(env.FC_NUM_RUNS) : numRuns, includeErrorInReport: true };
+  if (limit > 0) Object.assign(params, { interruptAfterTimeLimit: limit, markInterruptAsFailure: true });
   if (env.FC_SEED) params.seed = Number(env.FC_SEED);
   return params;
 }

@@ -77,3 +77,23 @@ describe('layouts', () => {
     expect(fc.sample(shape({ maxRank: 2 }), 5).every((s) => s.length <= 2)).toBe(true);
   });
 });
+
+describe('fcParams', () => {
+  it('bounds a property in time: a law too slow for its budget fails instead of running on', () => {
+    const saved = process.env.FC_TIME_LIMIT_MS;
+    process.env.FC_TIME_LIMIT_MS = '300';
+    try {
+      const busy = (ms: number) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end);
+      };
+      const t0 = Date.now();
+      // 1000 runs of 20 ms of synchronous work: 20 s unbounded (a test runner's timeout cannot stop it).
+      expect(() => checkProperty(fc.nat(), () => busy(20), 1000)).toThrow(/interrupted/i);
+      expect(Date.now() - t0).toBeLessThan(3_000);
+    } finally {
+      if (saved === undefined) delete process.env.FC_TIME_LIMIT_MS;
+      else process.env.FC_TIME_LIMIT_MS = saved;
+    }
+  });
+});
