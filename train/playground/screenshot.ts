@@ -13,7 +13,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     text: { type: 'string', default: '吾輩は猫である。名前はまだ無い。 The cat sat on the mat.' },
     from: { type: 'string', default: 'top' },
-    to: { type: 'string', default: 'attention' },
+    to: { type: 'string', default: 'attention-caption' },
     layer: { type: 'string', default: '0' },
     head: { type: 'string', default: '0' },
     'new-tokens': { type: 'string', default: '24' },
