@@ -113,7 +113,8 @@ describe('kthLargest', () => {
   it('is the k-th value of the falling sort, with ties and -Infinity', () => {
     const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant(-Infinity), fc.double({ min: -1e3, max: 1e3, noNaN: true }));
     const arb = fc.array(value, { minLength: 1, maxLength: 60 }).chain((x) => fc.record({ x: fc.constant(x), k: fc.integer({ min: 1, max: x.length }) }));
-    checkProperty(arb, ({ x, k }) => expect(kthLargest(x, k)).toBe([...x].sort((a, b) => b - a)[k - 1]), 300);
+    // + 0 makes −0 and 0 one value: they tie, so which of them the sort puts k-th is not defined.
+    checkProperty(arb, ({ x, k }) => expect(kthLargest(x, k) + 0).toBe([...x].sort((a, b) => b - a)[k - 1]! + 0), 300);
   });
 });
 

@@ -29,7 +29,10 @@ forEachMode((gpu) => {
       fn: ([x]) => [...UNARY.map((op) => call(x!, op)), x!.gelu(), x!.gelu('tanh'), x!.clamp(-1, 2)],
     });
     await parity({
-      name: 'unary on positive inputs', backend: gpu(), cases: one({ min: 0.1, max: 5 }), tol: TOL.elementwise, grad: true,
+      // The gradient sums the four ops' local gradients, which reach 1/x² = 100 (reciprocal) and
+      // −x^−1.5/2 = −16 (rsqrt) at x = 0.1 and can cancel to ~0.04: its error scales with those terms, so
+      // it gets the tolerance of a short float32 sum (a fast-check run found 3.8e-6 off at 0.044).
+      name: 'unary on positive inputs', backend: gpu(), cases: one({ min: 0.1, max: 5 }), tol: TOL.elementwise, gradTol: TOL.reduction, grad: true,
       labels: POSITIVE, fn: ([x]) => POSITIVE.map((op) => call(x!, op)),
     });
   });
