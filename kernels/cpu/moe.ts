@@ -1,13 +1,14 @@
 // Mixture-of-experts SwiGLU on the CPU, the way grouped-GEMM MoE kernels (Megatron) do it: sort the
 // token→expert assignments by expert, gather each expert's rows into one contiguous block, run the
 // expert's gate/up/down projections as three blocked GEMMs over exactly its rows (no padding to a
-// capacity), then scatter-add the outputs back, each scaled by its routing weight.
+// capacity), then scatter-add the outputs back, each scaled by its routing weight. The row work between
+// the GEMMs (gather, SwiGLU, combine) runs on every thread too (moe_rows.ts).
 
 import type { TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs } from '../../core/kernel_types.js';
-import { sigmoid } from './math.js';
 import { gemmGroup } from './gemm_group.js';
-import { encodePlan, planAssignments, type MoePlan } from './moe_plan.js';
+import { encodePlan, planAssignments } from './moe_plan.js';
+import { combineRows, gatherRows, swigluAll } from './moe_rows.js';
 import { allocFor } from './shared.js';
 
 type CpuBuf = Buf<TypedArray>;
@@ -21,18 +22,6 @@ export function rows(data: TypedArray, o: number, c: number, width: number, dtyp
 export function expert(w: CpuBuf, e: number): CpuBuf {
   const [, R, C] = w.shape;
   return { data: w.data.subarray(e * R * C, (e + 1) * R * C), shape: [R, C], dtype: w.dtype };
-}
-
-/** Xs[r] = x[rowToken[r]]: the tokens in expert-sorted order. */
-export function gatherRows(x: CpuBuf, plan: MoePlan, H: number): TypedArray {
-  const xs = allocFor(x.dtype, plan.A * H);
-  for (let r = 0; r < plan.A; r++) xs.set(x.data.subarray(plan.rowToken[r] * H, (plan.rowToken[r] + 1) * H), r * H);
-  return xs;
-}
-
-/** h = silu(g)·u over one expert's rows. */
-export function swigluRows(G: TypedArray, U: TypedArray, h: TypedArray, n: number): void {
-  for (let i = 0; i < n; i++) h[i] = G[i] * sigmoid(G[i]) * U[i];
 }
 
 export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }, spec) => {
@@ -60,7 +49,7 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
     ),
   );
   const hidden = allocFor(dt, plan.A * I);
-  swigluRows(G, U, hidden, plan.A * I);
+  swigluAll(G, U, hidden, plan.A * I);
   gemmGroup(
     live.map((e) => {
       const [o, c] = seg(e);
@@ -69,11 +58,7 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
   );
   // Combine: y[token] += weight · expert output, in expert order (as HF's index_add_ loop).
   const y = allocFor(dt, N * H);
-  for (let r = 0; r < plan.A; r++) {
-    const t = plan.rowToken[r];
-    const w = weights.data[t * K + plan.rowSlot[r]];
-    for (let d = 0; d < H; d++) y[t * H + d] += w * Y[r * H + d];
-  }
+  combineRows(Y, weights.data, plan, N, H, K, y);
   const planData = encodePlan(plan);
   return {
     out: { data: y, shape: spec.shape, dtype: dt },

@@ -7,7 +7,8 @@ import type { TypedArray } from '../../core/dtype.js';
 import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
 import { sigmoid } from './math.js';
 import { gemm, NO_EPILOGUE } from './matmul.js';
-import { expert, gatherRows, rows, swigluRows } from './moe.js';
+import { expert, rows } from './moe.js';
+import { gatherRows, swigluAll } from './moe_rows.js';
 import { decodePlan } from './moe_plan.js';
 import { allocFor } from './shared.js';
 
@@ -52,7 +53,7 @@ export const moeBackward: Kernel<TypedArray, KernelAttrs['moeBackward']> = (inpu
       }
       dw[t * K + plan.rowSlot[row]] = dot;
     }
-    swigluRows(G.subarray(o * I), U.subarray(o * I), hidden, c * I);
+    swigluAll(G.subarray(o * I), U.subarray(o * I), hidden, c * I);
     const buf = (a: TypedArray, w: number) => rows(a, 0, c, w, dt);
     // down: dDown[e] = dYwᵀ·hidden, dHidden = dYw·down[e]
     gemm(buf(dYw, H), buf(hidden, I), true, false, { shape: [H, I], dtype: dt }, NO_EPILOGUE, dDown.subarray(e * H * I, (e + 1) * H * I));
