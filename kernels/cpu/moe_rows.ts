@@ -69,8 +69,60 @@ export function moeCombineTask(c: CombineArgs, task: number): void {
   }
 }
 
+interface RowGradArgs {
+  dy: TypedArray;
+  Y: TypedArray;
+  weights: TypedArray;
+  rowToken: Int32Array;
+  rowSlot: Int32Array;
+  dYw: TypedArray;
+  dw: TypedArray;
+  H: number;
+  K: number;
+  A: number;
+  per: number;
+}
+
+/** Backward, per row r of token t: dYw[r] = w·dy[t], and the routing weight's gradient ⟨dy[t], Y[r]⟩. */
+export function moeRowGradTask(g: RowGradArgs, task: number): void {
+  const end = Math.min(g.A, (task + 1) * g.per);
+  const { dy, Y, dYw, H } = g;
+  for (let r = task * g.per; r < end; r++) {
+    const t = g.rowToken[r]!;
+    const w = g.weights[t * g.K + g.rowSlot[r]!]!;
+    let dot = 0;
+    for (let d = 0; d < H; d++) {
+      dYw[r * H + d] = w * dy[t * H + d]!;
+      dot += dy[t * H + d]! * Y[r * H + d]!;
+    }
+    g.dw[t * g.K + g.rowSlot[r]!] = dot;
+  }
+}
+
+interface SwigluGradArgs {
+  G: TypedArray;
+  U: TypedArray;
+  dH: TypedArray;
+  dG: TypedArray;
+  dU: TypedArray;
+  n: number;
+  per: number;
+}
+
+/** Backward of h = silu(g)·u: dg = dh·u·silu′(g), du = dh·silu(g). */
+export function moeSwigluGradTask(s: SwigluGradArgs, task: number): void {
+  const end = Math.min(s.n, (task + 1) * s.per);
+  const { G, U, dH, dG, dU } = s;
+  for (let i = task * s.per; i < end; i++) {
+    const g = G[i]!;
+    const sg = sigmoid(g);
+    dG[i] = dH[i]! * U[i]! * sg * (1 + g * (1 - sg));
+    dU[i] = dH[i]! * g * sg;
+  }
+}
+
 /** Run `count` tasks on the pool when there is more than one thread and every array is shared, else here. */
-function run<A extends object>(job: 'moeGather' | 'moeSwiglu' | 'moeCombine', task: (a: A, t: number) => void, args: A, count: number): void {
+function run<A extends object>(job: 'moeGather' | 'moeSwiglu' | 'moeCombine' | 'moeRowGrad' | 'moeSwigluGrad' | 'moeScatter', task: (a: A, t: number) => void, args: A, count: number): void {
   const arrays = Object.values(args).filter((v): v is TypedArray => ArrayBuffer.isView(v));
   if (count > 1 && getNumThreads() > 1 && arrays.every(isShared)) parallelFor(job, args, count);
   else for (let t = 0; t < count; t++) task(args, t);
@@ -90,15 +142,50 @@ export function swigluAll(G: TypedArray, U: TypedArray, h: TypedArray, n: number
   run('moeSwiglu', moeSwigluTask, { G, U, h, n, per }, Math.ceil(n / per));
 }
 
-/** y [N, H] = Σ over each token's rows of its routing weight · Y[row], in row order. */
-export function combineRows(Y: TypedArray, weights: TypedArray, plan: MoePlan, N: number, H: number, K: number, y: TypedArray): void {
+/** Each token's rows, ascending: tokenRows[tokenStart[t]..tokenStart[t+1]) (a counting sort of rowToken). */
+function tokenRowsOf(plan: MoePlan, N: number): { tokenStart: Int32Array; tokenRows: Int32Array } {
   const tokenStart = new Int32Array(N + 1);
   for (let r = 0; r < plan.A; r++) tokenStart[plan.rowToken[r]! + 1]!++;
   for (let t = 0; t < N; t++) tokenStart[t + 1]! += tokenStart[t]!;
   const fill = tokenStart.slice(0, N);
   const tokenRows = new Int32Array(plan.A);
   for (let r = 0; r < plan.A; r++) tokenRows[fill[plan.rowToken[r]!]!++] = r;
+  return { tokenStart: asShared(tokenStart), tokenRows: asShared(tokenRows) };
+}
+
+/** y [N, H] += Σ over each token's rows of its routing weight · Y[row], in row order. */
+export function combineRows(Y: TypedArray, weights: TypedArray, plan: MoePlan, N: number, H: number, K: number, y: TypedArray): void {
   const per = rowsPerTask(H * K);
-  const args = { Y, y, weights: asShared(weights), tokenStart: asShared(tokenStart), tokenRows: asShared(tokenRows), rowSlot: asShared(plan.rowSlot), H, K, N, per };
+  const args = { Y, y, weights: asShared(weights), ...tokenRowsOf(plan, N), rowSlot: asShared(plan.rowSlot), H, K, N, per };
   run('moeCombine', moeCombineTask, args, Math.ceil(N / per));
+}
+
+/** dx [N, H] += Σ over each token's rows of dXs[row], in row order (the backward's scatter). */
+export function scatterRows(dXs: TypedArray, plan: MoePlan, N: number, H: number, dx: TypedArray): void {
+  const per = rowsPerTask(H * Math.max(1, plan.A / Math.max(1, N)));
+  run('moeScatter', moeScatterTask, { dXs, dx, ...tokenRowsOf(plan, N), H, N, per }, Math.ceil(N / per));
+}
+
+export function moeScatterTask(c: { dXs: TypedArray; dx: TypedArray; tokenStart: Int32Array; tokenRows: Int32Array; H: number; N: number; per: number }, task: number): void {
+  const end = Math.min(c.N, (task + 1) * c.per);
+  const { dXs, dx, H } = c;
+  for (let t = task * c.per; t < end; t++) {
+    for (let j = c.tokenStart[t]!; j < c.tokenStart[t + 1]!; j++) {
+      const r = c.tokenRows[j]!;
+      for (let d = 0; d < H; d++) dx[t * H + d] += dXs[r * H + d]!;
+    }
+  }
+}
+
+/** dYw = w·dy per row and dw = ⟨dy, Y⟩ per (token, slot), over every row. */
+export function rowGrads(dy: TypedArray, Y: TypedArray, weights: TypedArray, plan: MoePlan, H: number, K: number, dYw: TypedArray, dw: TypedArray): void {
+  const per = rowsPerTask(2 * H);
+  const args = { dy, Y, weights: asShared(weights), rowToken: asShared(plan.rowToken), rowSlot: asShared(plan.rowSlot), dYw, dw, H, K, A: plan.A, per };
+  run('moeRowGrad', moeRowGradTask, args, Math.ceil(plan.A / per));
+}
+
+/** dG, dU from dH through h = silu(G)·U, over n values. */
+export function swigluGradAll(G: TypedArray, U: TypedArray, dH: TypedArray, dG: TypedArray, dU: TypedArray, n: number): void {
+  const per = 65536;
+  run('moeSwigluGrad', moeSwigluGradTask, { G, U, dH, dG, dU, n, per }, Math.ceil(n / per));
 }

@@ -1,12 +1,13 @@
-// The MoE forward's row work on every thread (kernels/cpu/moe_rows.ts) equals the plain serial loops
-// bit for bit — gather, SwiGLU and the weighted combine in expert order — for random routings with and
+// The MoE row work on every thread (kernels/cpu/moe_rows.ts) equals the plain serial loops bit for bit
+// — forward: gather, SwiGLU, the weighted combine in expert order; backward: w·dy and ⟨dy, Y⟩ per row,
+// the SwiGLU gradient, the scatter of token gradients in expert order — for random routings with and
 // without capacity drops, run through the pool as tasks (whichever threads claim them).
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fcParams } from '../../../core/testing/index.js';
 import { sigmoid } from '../../../kernels/cpu/math.js';
 import { planAssignments } from '../../../kernels/cpu/moe_plan.js';
-import { combineRows, gatherRows, swigluAll } from '../../../kernels/cpu/moe_rows.js';
+import { combineRows, gatherRows, rowGrads, scatterRows, swigluAll, swigluGradAll } from '../../../kernels/cpu/moe_rows.js';
 import { allocShared } from '../../../kernels/cpu/shared.js';
 import { getNumThreads, poolStats, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
 
@@ -22,7 +23,7 @@ const random = (n: number, seed: number) => {
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
 
 describe('MoE row work on the pool', () => {
-  it('gather, SwiGLU and combine equal the serial loops exactly, run as pool tasks', () => {
+  it('forward and backward row work equal the serial loops exactly, run as pool tasks', () => {
     setNumThreads(2);
     const jobs = poolStats().jobs;
     const arb = fc.record({ N: fc.integer({ min: 1, max: 400 }), E: fc.integer({ min: 1, max: 9 }), K: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 300 }), cap: fc.integer({ min: -1, max: 60 }), seed: fc.nat() });
@@ -53,6 +54,35 @@ describe('MoE row work on the pool', () => {
           for (let d = 0; d < H; d++) serial[t * H + d] += w * G[r * H + d]!;
         }
         expect(same(y, serial)).toBe(true);
+
+        // Backward: dYw[r] = w·dy[t], dw[t, slot] = ⟨dy[t], Y[r]⟩; dG, dU; dx[t] += Σ its rows' dXs.
+        const [dy, Y] = [random(N * H, seed + 4), random(plan.A * H, seed + 5)];
+        const [dYw, dw] = [allocShared('float32', plan.A * H), allocShared('float32', N * K)];
+        rowGrads(dy, Y, weights, plan, H, K, dYw, dw);
+        const [wantDYw, wantDw] = [new Float32Array(plan.A * H), new Float32Array(N * K)];
+        for (let r = 0; r < plan.A; r++) {
+          const t = plan.rowToken[r]!;
+          const w = weights[t * K + plan.rowSlot[r]!]!;
+          let dot = 0;
+          for (let d = 0; d < H; d++) {
+            wantDYw[r * H + d] = w * dy[t * H + d]!;
+            dot += dy[t * H + d]! * Y[r * H + d]!;
+          }
+          wantDw[t * K + plan.rowSlot[r]!] = dot;
+        }
+        expect(same(dYw, wantDYw)).toBe(true);
+        expect(same(dw, wantDw)).toBe(true);
+        const [dG, dU] = [allocShared('float32', n), allocShared('float32', n)];
+        const dH = random(n, seed + 6);
+        swigluGradAll(G, U, dH, dG, dU, n);
+        const s = (i: number) => sigmoid(G[i]!);
+        expect(same(dG, Float32Array.from(G, (g, i) => dH[i]! * U[i]! * s(i) * (1 + g * (1 - s(i)))))).toBe(true);
+        expect(same(dU, Float32Array.from(G, (g, i) => dH[i]! * g * s(i)))).toBe(true);
+        const dx = allocShared('float32', N * H);
+        scatterRows(Y, plan, N, H, dx);
+        const wantDx = new Float32Array(N * H);
+        for (let r = 0; r < plan.A; r++) for (let d = 0; d < H; d++) wantDx[plan.rowToken[r]! * H + d] += Y[r * H + d]!;
+        expect(same(dx, wantDx)).toBe(true);
       }),
       fcParams(40),
     );
