@@ -64,6 +64,17 @@ describe.skipIf(!HAVE_CHROMIUM)(`playground in headless Chromium (${HAVE_CHROMIU
     expect(await page.locator('.token .id').allTextContents()).toEqual(ids.map(String));
     expect(await page.locator('.token .piece').allTextContents()).toEqual(ids.map((id) => want.idToPiece(id)));
     expect(await page.locator('#next .candidate').count()).toBe(10);
+    // Each token after the first shows the probability the model gave it one position earlier.
+    const shown = await page.locator('.token').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-p')));
+    const cli = await runCli('forward', '--model', dir, '--ids', ids.join(','), '--json');
+    const logits = (JSON.parse(cli.out.join('\n')).logits as number[][][])[0]!;
+    expect(shown[0]).toBeNull();
+    ids.slice(1).forEach((id, i) => {
+      const row = logits[i]!;
+      const max = Math.max(...row);
+      const p = Math.exp(row[id]! - max) / row.reduce((s, x) => s + Math.exp(x - max), 0);
+      expect(Math.abs(Number(shown[i + 1]) - p)).toBeLessThan(1e-5);
+    });
     // One cell per (query, key); every row sums to 1, and keys after the query get nothing (causal).
     const weights = (await page.locator('#attention rect').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-weight'))))) as number[];
     expect(weights.length).toBe(T * T);

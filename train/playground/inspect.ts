@@ -21,6 +21,8 @@ export interface Inspection {
   logits: Float32Array;
   /** The most likely next tokens after the last position, most likely first. */
   next: Candidate[];
+  /** For each token after the first, the probability the model gave it one position earlier (null for the first). */
+  given: (number | null)[];
   /** Per layer: probabilities [NH, T, T], row-major (query rows, key columns). */
   attentions: Float32Array[];
   heads: number;
@@ -46,6 +48,7 @@ export async function inspect(model: CausalLM, tokenizer: Tokenizer, text: strin
   const logits = await f32(out.logits);
   const V = c.vocab_size;
   const next = topCandidates(logits.subarray((ids.length - 1) * V, ids.length * V), tokenizer, topN);
+  const given = ids.map((id, t) => (t === 0 ? null : softmaxAt(logits.subarray((t - 1) * V, t * V), id)));
   const attentions = [];
   for (const a of out.attentions!) attentions.push(await f32(a));
   const routing = [];
@@ -59,15 +62,26 @@ export async function inspect(model: CausalLM, tokenizer: Tokenizer, text: strin
       routing.push({ layer: sparse[i]!, experts });
     }
   }
-  return { ids, pieces: ids.map((id) => tokenizer.idToPiece(id)), logits, next, attentions, heads: c.num_attention_heads, routing };
+  return { ids, pieces: ids.map((id) => tokenizer.idToPiece(id)), logits, next, given, attentions, heads: c.num_attention_heads, routing };
 }
 
-/** softmax over one row of logits, and its `n` most likely tokens. */
-export function topCandidates(row: ArrayLike<number>, tokenizer: Tokenizer, n: number): Candidate[] {
+/** A row's max and Σ exp(x − max): softmax(row)[i] = exp(row[i] − max) / sum, computed stably. */
+function softmaxStats(row: ArrayLike<number>): { max: number; sum: number } {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
   let sum = 0;
   for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  return { max, sum };
+}
+
+export function softmaxAt(row: ArrayLike<number>, id: number): number {
+  const { max, sum } = softmaxStats(row);
+  return Math.exp(row[id]! - max) / sum;
+}
+
+/** softmax over one row of logits, and its `n` most likely tokens. */
+export function topCandidates(row: ArrayLike<number>, tokenizer: Tokenizer, n: number): Candidate[] {
+  const { max, sum } = softmaxStats(row);
   const order = Array.from({ length: row.length }, (_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
   return order.slice(0, n).map((id) => ({ id, piece: tokenizer.idToPiece(id), p: Math.exp(row[id]! - max) / sum }));
 }

@@ -58,7 +58,7 @@ async function runInspect(m: Loaded): Promise<void> {
   status('running the model…');
   const t0 = performance.now();
   current = await inspect(m.model, m.tokenizer, text);
-  renderTokens($('tokens'), current.ids, current.pieces);
+  renderTokens($('tokens'), current.ids, current.pieces, current.given);
   renderNext($('next'), current.next);
   showAttention();
   const c = m.model.config;

@@ -19,12 +19,20 @@ function svgEl(tag: string, attrs: Record<string, string | number>, text?: strin
   return e;
 }
 
-/** The tokens as chips: the piece (SentencePiece's ▁ marks a word start), and its id under it. */
-export function renderTokens(target: HTMLElement, ids: readonly number[], pieces: readonly string[]): void {
+/**
+ * The tokens as chips: the piece (SentencePiece's ▁ marks a word start), its id, and how likely the
+ * model found it one position earlier (greener = more expected); the first token has no such number.
+ */
+export function renderTokens(target: HTMLElement, ids: readonly number[], pieces: readonly string[], given: readonly (number | null)[]): void {
   target.replaceChildren(
     ...ids.map((id, i) => {
-      const chip = el('span', { class: 'token', title: `position ${i}, id ${id}` });
-      chip.append(el('span', { class: 'piece' }, pieces[i]!), el('span', { class: 'id' }, String(id)));
+      const p = given[i];
+      const chip = el('span', { class: 'token', title: `position ${i}, id ${id}${p === null ? '' : `, p = ${p!.toFixed(4)} as the next token`}` });
+      if (p !== null && p !== undefined) {
+        chip.dataset.p = String(p);
+        chip.style.background = `hsl(130 55% ${Math.round(97 - 35 * Math.sqrt(p))}%)`;
+      }
+      chip.append(el('span', { class: 'piece' }, pieces[i]!), el('span', { class: 'id' }, String(id)), el('span', { class: 'p' }, p === null || p === undefined ? '—' : p < 0.001 ? '<0.1%' : `${(100 * p).toFixed(1)}%`));
       return chip;
     }),
   );
