@@ -60,5 +60,7 @@ describe('llmjp4 serve', () => {
       expect((await get(path)).status, path).toBe(404);
     }
     expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
+    expect((await get('/%E0%A4%A')).status).toBe(400); // a malformed path is refused, and the server lives on
+    expect((await get('/')).status).toBe(200);
   });
 });

@@ -34,7 +34,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const info = JSON.stringify({ dir: values.model, weights });
 
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return send(res, 400, 'text/plain', 'bad request path');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only');
     const file = path === '/' ? 'index.html' : path.slice(1);
     const built = page.get(file);
