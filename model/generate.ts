@@ -90,7 +90,8 @@ async function forwardLast(model: CausalLM, ids: readonly (readonly number[])[],
   return (await last.data()) as Float32Array | Float64Array;
 }
 
-function idsTensor(model: CausalLM, ids: readonly (readonly number[])[]): Tensor {
+/** Equal-length rows of token ids as an int32 [B, T] tensor on the model's backend. */
+export function idsTensor(model: CausalLM, ids: readonly (readonly number[])[]): Tensor {
   const backend = model.lm_head.weight.storage.backend;
   return tensor(Int32Array.from(ids.flat()), { dtype: 'int32', shape: [ids.length, ids[0]!.length], backend });
 }

@@ -2,6 +2,8 @@
 // expert, so each expert's rows are one contiguous segment (the layout grouped-GEMM MoE kernels use).
 // Within an expert, assignments keep token order; with a capacity, the later ones are dropped.
 
+import { allocFor } from './shared.js';
+
 export interface MoePlan {
   E: number;
   /** Assignments kept (= N·K when nothing is dropped). */
@@ -24,8 +26,9 @@ export function planAssignments(indices: ArrayLike<number>, N: number, K: number
   const offsets = new Int32Array(E + 1);
   for (let e = 0; e < E; e++) offsets[e + 1] = offsets[e] + kept[e];
   const A = offsets[E];
-  const rowToken = new Int32Array(A);
-  const rowSlot = new Int32Array(A);
+  // Shared when large, so the row tasks (moe_rows.ts) read them on every thread without a copy.
+  const rowToken = allocFor('int32', A);
+  const rowSlot = allocFor('int32', A);
   const next = offsets.slice(0, E);
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < K; j++) {
@@ -52,6 +55,10 @@ export function encodePlan(p: MoePlan): Int32Array {
 
 export function decodePlan(a: ArrayLike<number>): MoePlan {
   const [E, A] = [a[0], a[1]];
-  const view = (from: number, n: number) => Int32Array.from({ length: n }, (_, i) => a[from + i]);
+  const view = (from: number, n: number) => {
+    const out = allocFor('int32', n);
+    for (let i = 0; i < n; i++) out[i] = a[from + i];
+    return out;
+  };
   return { E, A, offsets: view(2, E + 1), rowToken: view(3 + E, A), rowSlot: view(3 + E + A, A) };
 }

@@ -1,9 +1,10 @@
-// The row work of the MoE forward around its grouped GEMMs — gathering each expert's tokens, the
-// SwiGLU between the projections, and the weighted combine back into token order — as tasks over
-// blocks of rows, so that every thread takes part (single-threaded, they cost as much as the GEMMs:
-// e.g. 90 ms beside 130 ms of GEMMs at N 2048, E 128, K 8). Each task writes only its own rows, so
-// the results do not depend on how many threads ran them; the combine sums each token's expert
-// outputs in row (= expert) order, as the serial loop and HF's index_add_ do.
+// The row work of the MoE layer around its expert GEMMs — forward: gathering each expert's tokens, the
+// SwiGLU between the projections, the weighted combine back into token order; backward: w·dy and
+// ⟨dy, Y⟩ per row, the SwiGLU gradient, the scatter of token gradients — as tasks over blocks of rows,
+// so that every thread takes part (single-threaded, the forward's cost as much as its GEMMs: e.g. 90 ms
+// beside 130 ms at N 2048, E 128, K 8). Each task writes only its own rows, so the results do not
+// depend on how many threads ran them; combine and scatter sum each token's rows in row (= expert)
+// order, as the serial loops and HF's index_add_ do.
 
 import type { TypedArray } from '../../core/dtype.js';
 import type { Buf } from '../../core/kernel_types.js';
@@ -11,9 +12,11 @@ import { sigmoid } from './math.js';
 import type { MoePlan } from './moe_plan.js';
 import { allocFor, asShared, isShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import type { TaskName } from './threads/tasks.js';
 
-/** Rows per task: ~64 K values, enough to outweigh a task's claim, small enough to balance two threads. */
-const rowsPerTask = (width: number) => Math.max(1, Math.floor(65536 / Math.max(1, width)));
+/** Values per task: enough to outweigh a task's claim, few enough to balance two threads. */
+const TASK_VALUES = 65536;
+const rowsPerTask = (width: number) => Math.max(1, Math.floor(TASK_VALUES / Math.max(1, width)));
 
 interface GatherArgs {
   x: TypedArray;
@@ -46,7 +49,8 @@ export function moeSwigluTask(s: SwigluArgs, task: number): void {
 interface CombineArgs {
   Y: TypedArray;
   y: TypedArray;
-  weights: TypedArray;
+  /** Routing weights [N, K]; null adds the rows as they are (the backward's scatter). */
+  weights: TypedArray | null;
   /** tokenRows[tokenStart[t]..tokenStart[t+1]) are token t's rows, ascending. */
   tokenStart: Int32Array;
   tokenRows: Int32Array;
@@ -63,7 +67,7 @@ export function moeCombineTask(c: CombineArgs, task: number): void {
   for (let t = task * c.per; t < end; t++) {
     for (let j = c.tokenStart[t]!; j < c.tokenStart[t + 1]!; j++) {
       const r = c.tokenRows[j]!;
-      const w = c.weights[t * c.K + c.rowSlot[r]!]!;
+      const w = c.weights === null ? 1 : c.weights[t * c.K + c.rowSlot[r]!]!; // 1·v is v exactly
       for (let d = 0; d < H; d++) y[t * H + d] += w * Y[r * H + d]!;
     }
   }
@@ -122,7 +126,7 @@ export function moeSwigluGradTask(s: SwigluGradArgs, task: number): void {
 }
 
 /** Run `count` tasks on the pool when there is more than one thread and every array is shared, else here. */
-function run<A extends object>(job: 'moeGather' | 'moeSwiglu' | 'moeCombine' | 'moeRowGrad' | 'moeSwigluGrad' | 'moeScatter', task: (a: A, t: number) => void, args: A, count: number): void {
+function run<A extends object>(job: TaskName, task: (a: A, t: number) => void, args: A, count: number): void {
   const arrays = Object.values(args).filter((v): v is TypedArray => ArrayBuffer.isView(v));
   if (count > 1 && getNumThreads() > 1 && arrays.every(isShared)) parallelFor(job, args, count);
   else for (let t = 0; t < count; t++) task(args, t);
@@ -138,7 +142,7 @@ export function gatherRows(x: Buf<TypedArray>, plan: MoePlan, H: number): TypedA
 
 /** h = silu(G)·U over n values. */
 export function swigluAll(G: TypedArray, U: TypedArray, h: TypedArray, n: number): void {
-  const per = 65536;
+  const per = TASK_VALUES;
   run('moeSwiglu', moeSwigluTask, { G, U, h, n, per }, Math.ceil(n / per));
 }
 
@@ -155,26 +159,18 @@ function tokenRowsOf(plan: MoePlan, N: number): { tokenStart: Int32Array; tokenR
 
 /** y [N, H] += Σ over each token's rows of its routing weight · Y[row], in row order. */
 export function combineRows(Y: TypedArray, weights: TypedArray, plan: MoePlan, N: number, H: number, K: number, y: TypedArray): void {
-  const per = rowsPerTask(H * K);
-  const args = { Y, y, weights: asShared(weights), ...tokenRowsOf(plan, N), rowSlot: asShared(plan.rowSlot), H, K, N, per };
-  run('moeCombine', moeCombineTask, args, Math.ceil(N / per));
+  addTokenRows(Y, asShared(weights), plan, N, H, K, y);
 }
 
 /** dx [N, H] += Σ over each token's rows of dXs[row], in row order (the backward's scatter). */
 export function scatterRows(dXs: TypedArray, plan: MoePlan, N: number, H: number, dx: TypedArray): void {
-  const per = rowsPerTask(H * Math.max(1, plan.A / Math.max(1, N)));
-  run('moeScatter', moeScatterTask, { dXs, dx, ...tokenRowsOf(plan, N), H, N, per }, Math.ceil(N / per));
+  addTokenRows(dXs, null, plan, N, H, 1, dx);
 }
 
-export function moeScatterTask(c: { dXs: TypedArray; dx: TypedArray; tokenStart: Int32Array; tokenRows: Int32Array; H: number; N: number; per: number }, task: number): void {
-  const end = Math.min(c.N, (task + 1) * c.per);
-  const { dXs, dx, H } = c;
-  for (let t = task * c.per; t < end; t++) {
-    for (let j = c.tokenStart[t]!; j < c.tokenStart[t + 1]!; j++) {
-      const r = c.tokenRows[j]!;
-      for (let d = 0; d < H; d++) dx[t * H + d] += dXs[r * H + d]!;
-    }
-  }
+function addTokenRows(Y: TypedArray, weights: TypedArray | null, plan: MoePlan, N: number, H: number, K: number, y: TypedArray): void {
+  const per = rowsPerTask(H * Math.max(1, plan.A / Math.max(1, N))); // a token has A/N rows on average
+  const args = { Y, y, weights, ...tokenRowsOf(plan, N), rowSlot: asShared(plan.rowSlot), H, K, N, per };
+  run('moeCombine', moeCombineTask, args, Math.ceil(N / per));
 }
 
 /** dYw = w·dy per row and dw = ⟨dy, Y⟩ per (token, slot), over every row. */
@@ -186,6 +182,6 @@ export function rowGrads(dy: TypedArray, Y: TypedArray, weights: TypedArray, pla
 
 /** dG, dU from dH through h = silu(G)·U, over n values. */
 export function swigluGradAll(G: TypedArray, U: TypedArray, dH: TypedArray, dG: TypedArray, dU: TypedArray, n: number): void {
-  const per = 65536;
+  const per = TASK_VALUES;
   run('moeSwigluGrad', moeSwigluGradTask, { G, U, dH, dG, dU, n, per }, Math.ceil(n / per));
 }

@@ -4,8 +4,9 @@
 // (the router's top-k, as the model itself routes). Values are read back with `await data()`, which
 // every backend supports (WebGPU reads are asynchronous).
 
-import { noGrad, routeTopK, tensor, type Tensor } from '../../core/index.js';
+import { noGrad, routeTopK, type Tensor } from '../../core/index.js';
 import type { CausalLM } from '../../model/causal_lm.js';
+import { idsTensor } from '../../model/generate.js';
 import type { Tokenizer } from '../../model/tokenizer/tokenizer.js';
 
 export interface Candidate {
@@ -32,19 +33,15 @@ export interface Inspection {
 
 const f32 = async (t: Tensor) => Float32Array.from(await t.data());
 
-export function idsTensor(model: CausalLM, ids: readonly number[]): Tensor {
-  return tensor(Int32Array.from(ids), { dtype: 'int32', shape: [1, ids.length], backend: model.lm_head.weight.storage.backend });
-}
-
 /** The logits [T·V] of one sequence — what `llmjp4 forward` prints for the same ids. */
 export async function forwardLogits(model: CausalLM, ids: readonly number[]): Promise<Float32Array> {
-  return f32(noGrad(() => model.forward(idsTensor(model, ids)).logits));
+  return f32(noGrad(() => model.forward(idsTensor(model, [ids])).logits));
 }
 
 export async function inspect(model: CausalLM, tokenizer: Tokenizer, text: string, topN = 10): Promise<Inspection> {
   const ids = tokenizer.encode(text); // with BOS, as the model was trained
   const c = model.config;
-  const out = noGrad(() => model.forward(idsTensor(model, ids), { outputAttentions: true }));
+  const out = noGrad(() => model.forward(idsTensor(model, [ids]), { outputAttentions: true }));
   const logits = await f32(out.logits);
   const V = c.vocab_size;
   const next = topCandidates(logits.subarray((ids.length - 1) * V, ids.length * V), tokenizer, topN);

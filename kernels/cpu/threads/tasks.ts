@@ -5,7 +5,7 @@ import { attentionForwardTask } from '../attention.js';
 import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
 import { gemmTask, gemvTask } from '../gemm.js';
 import { wasmGemmGroupTask } from '../gemm_group.js';
-import { moeCombineTask, moeGatherTask, moeRowGradTask, moeScatterTask, moeSwigluGradTask, moeSwigluTask } from '../moe_rows.js';
+import { moeCombineTask, moeGatherTask, moeRowGradTask, moeSwigluGradTask, moeSwigluTask } from '../moe_rows.js';
 import { wasmAttentionForwardTask } from '../wasm/attention.js';
 import { wasmAttentionDkDvTask, wasmAttentionDqTask } from '../wasm/attention_backward.js';
 import { wasmGemmTask } from '../wasm/gemm.js';
@@ -32,7 +32,6 @@ const TASKS = {
   moeCombine: moeCombineTask,
   moeRowGrad: moeRowGradTask,
   moeSwigluGrad: moeSwigluGradTask,
-  moeScatter: moeScatterTask,
   attentionForward: attentionForwardTask,
   attentionDkDv: attentionDkDvTask,
   attentionDq: attentionDqTask,
