@@ -10,8 +10,19 @@ export interface Timing {
   samples: number;
 }
 
-export async function measure(name: string, fn: () => void, opts: { timeMs: number; minSamples: number; warmup?: boolean }): Promise<Timing> {
-  const bench = new Bench({ time: opts.timeMs, iterations: opts.minSamples, warmup: opts.warmup ?? true, warmupIterations: 2, warmupTime: 50, throws: true });
+export async function measure(
+  name: string,
+  fn: () => void,
+  opts: { timeMs: number; minSamples: number; warmup?: boolean },
+): Promise<Timing> {
+  const bench = new Bench({
+    time: opts.timeMs,
+    iterations: opts.minSamples,
+    warmup: opts.warmup ?? true,
+    warmupIterations: 2,
+    warmupTime: 50,
+    throws: true,
+  });
   bench.add(name, fn);
   await bench.run();
   const result = bench.tasks[0]!.result;

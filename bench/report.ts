@@ -53,7 +53,21 @@ const mib = (r: Row) => (r.peakBytes === undefined ? '' : (r.peakBytes / 2 ** 20
 
 /** A fixed-width text table: case, dtype, median ± MAD, samples, threads, kernels, rates, peak memory, ratio to the reference. */
 export function formatTable(suite: string, rows: readonly Row[]): string {
-  const header = ['case', 'dtype', 'median ms', '± MAD', 'n', 'threads', 'kernels', 'GFLOP/s', 'GB/s', 'MB/s', 'tokens/s', 'peak MiB', 'vs ref'];
+  const header = [
+    'case',
+    'dtype',
+    'median ms',
+    '± MAD',
+    'n',
+    'threads',
+    'kernels',
+    'GFLOP/s',
+    'GB/s',
+    'MB/s',
+    'tokens/s',
+    'peak MiB',
+    'vs ref',
+  ];
   const cells = rows.map((r) => [
     r.label,
     r.dtype,

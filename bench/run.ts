@@ -40,14 +40,19 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
   const dtype = values.dtype;
   if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`bench: --dtype must be float32 or float64, got ${dtype}`);
   const threads = Number(values.threads);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench: --threads must be a positive integer, got ${values.threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`bench: --threads must be a positive integer, got ${values.threads}`);
   const unknown = positionals.filter((s) => !(s in SUITES));
-  if (unknown.length > 0) throw new Error(`bench: unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`bench: unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}`);
   const onGpu = values.backend === 'gpu';
   if (!onGpu && values.backend !== 'cpu') throw new Error(`bench: --backend must be cpu or gpu, got ${values.backend}`);
   if (onGpu && dtype !== 'float32') throw new Error('bench: the gpu backend computes in float32 only');
   const noGpuCases = onGpu ? positionals.filter((s) => !GPU_SUITES.includes(s)) : [];
-  if (noGpuCases.length > 0) throw new Error(`bench: suite(s) ${noGpuCases.join(', ')} have no GPU cases; with --backend gpu choose from ${GPU_SUITES.join(', ')}`);
+  if (noGpuCases.length > 0)
+    throw new Error(
+      `bench: suite(s) ${noGpuCases.join(', ')} have no GPU cases; with --backend gpu choose from ${GPU_SUITES.join(', ')}`,
+    );
   const names = positionals.length > 0 ? positionals : onGpu ? GPU_SUITES : Object.keys(SUITES);
   const opts: SuiteOptions = { dtype, quick: values.quick, threads };
   const timeMs = Number(values.time);
@@ -56,11 +61,18 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
   if (names.length > 1) {
     const flags = ['--dtype', dtype, '--time', String(timeMs), '--threads', String(threads), ...(opts.quick ? ['--quick'] : [])];
     const backendFlags = onGpu ? ['--backend', 'gpu', '--gpu-mode', values['gpu-mode']] : [];
-    return runIsolated(names, [...flags, ...backendFlags, ...(values.out ? ['--out', values.out] : [])], values.out, onGpu ? values['gpu-mode'] : null);
+    return runIsolated(
+      names,
+      [...flags, ...backendFlags, ...(values.out ? ['--out', values.out] : [])],
+      values.out,
+      onGpu ? values['gpu-mode'] : null,
+    );
   }
   if (onGpu) {
     const gpu = await selectBackend({ backend: 'gpu', mode: values['gpu-mode'] });
-    console.log(`backend: ${gpu.name} (asked for ${values['gpu-mode']}); the reference column is the CPU backend in the same run`);
+    console.log(
+      `backend: ${gpu.name} (asked for ${values['gpu-mode']}); the reference column is the CPU backend in the same run`,
+    );
     opts.gpu = gpu;
   }
   const all: Record<string, Row[]> = {};
@@ -75,10 +87,23 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
       setCpuKernels(c.kernels ?? defaultKernels);
       const minSamples = opts.quick ? 2 : (c.minSamples ?? 5);
       const t = await measure(c.label, c.run, { timeMs, minSamples, warmup: c.warmup });
-      const row: Row = { label: c.label, dtype, threads: caseThreads, kernels: c.kernels, ...t, flops: c.flops, bytes: c.bytes, tokens: c.tokens, textBytes: c.textBytes };
+      const row: Row = {
+        label: c.label,
+        dtype,
+        threads: caseThreads,
+        kernels: c.kernels,
+        ...t,
+        flops: c.flops,
+        bytes: c.bytes,
+        tokens: c.tokens,
+        textBytes: c.textBytes,
+      };
       if (c.reference) {
         if (!refMs.has(c.reference)) {
-          const ref = await measure(`${c.label} (reference)`, c.reference, { timeMs, minSamples: opts.quick ? 1 : Math.min(minSamples, 3) });
+          const ref = await measure(`${c.label} (reference)`, c.reference, {
+            timeMs,
+            minSamples: opts.quick ? 1 : Math.min(minSamples, 3),
+          });
           refMs.set(c.reference, ref.medianMs);
         }
         row.refMedianMs = refMs.get(c.reference)!;
@@ -89,7 +114,12 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
     }
     const file = resultName(suite, opts.gpu ? values['gpu-mode'] : null);
     console.log(`\n${formatTable(opts.gpu ? `${suite} on ${opts.gpu.name} (vs ref = × the CPU backend)` : suite, rows)}`);
-    const path = writeResults(file, rows, { dtype, timeMs, quick: opts.quick, threads, backend: opts.gpu?.name ?? 'cpu' }, values.out);
+    const path = writeResults(
+      file,
+      rows,
+      { dtype, timeMs, quick: opts.quick, threads, backend: opts.gpu?.name ?? 'cpu' },
+      values.out,
+    );
     console.log(`wrote ${path}`);
     all[suite] = rows;
   }
@@ -102,11 +132,18 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
  * ran before it (the JIT's type feedback, the heap) — ratios moved by up to 8× that way. Each child
  * prints its own table and writes its JSON, which is read back here.
  */
-function runIsolated(names: string[], flags: string[], outDir: string | undefined, gpuMode: string | null): Record<string, Row[]> {
+function runIsolated(
+  names: string[],
+  flags: string[],
+  outDir: string | undefined,
+  gpuMode: string | null,
+): Record<string, Row[]> {
   const dir = outDir ?? join(dirname(fileURLToPath(import.meta.url)), 'results');
   const all: Record<string, Row[]> = {};
   for (const suite of names) {
-    const r = spawnSync(process.execPath, ['--import', tsxLoader(), fileURLToPath(import.meta.url), suite, ...flags], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--import', tsxLoader(), fileURLToPath(import.meta.url), suite, ...flags], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error(`bench: suite ${suite} failed (exit ${r.status})`);
     all[suite] = (JSON.parse(readFileSync(join(dir, `${resultName(suite, gpuMode)}.json`), 'utf8')) as { rows: Row[] }).rows;
   }

@@ -40,14 +40,15 @@ export function grad(f: (...xs: Tensor[]) => Tensor, inputs: Tensor | readonly T
   return Array.isArray(inputs) ? out : out[0];
 }
 
-
 function seedGrad(op: string, root: Tensor, grad: Tensor | undefined): Tensor {
   if (!root.requiresGrad) {
     throw new Error(`${op}: tensor does not require grad (no input of the ops that made it requires grad)`);
   }
   if (grad === undefined) {
     if (root.numel() !== 1) {
-      throw new Error(`${op}: gradient can be implied only for a single-element output, got shape ${fmt(root.shape)}; pass backward(grad)`);
+      throw new Error(
+        `${op}: gradient can be implied only for a single-element output, got shape ${fmt(root.shape)}; pass backward(grad)`,
+      );
     }
     return onesLike(root);
   }
@@ -79,7 +80,9 @@ function propagate(root: Tensor, seed: Tensor, opts: BackwardOptions, targets: S
   function sendToInputs(t: Tensor, g: Tensor, o: BackwardOptions): void {
     const node = t.node!;
     if (node.inputs === null || node.saved === null) {
-      throw new Error(`backward: the graph through '${node.op.name}' was freed by an earlier backward(); pass { retainGraph: true } to that call`);
+      throw new Error(
+        `backward: the graph through '${node.op.name}' was freed by an earlier backward(); pass { retainGraph: true } to that call`,
+      );
     }
     const thunks = node.op.backward!(g, node.saved, node.attrs, node.shapes) as Record<string, (() => Tensor) | undefined>;
     for (const name of node.names) {

@@ -45,7 +45,8 @@ export async function selectBackend(opts: { backend?: string; mode?: string } = 
   if (name !== 'gpu') throw new Error(`backend: unknown backend '${name}'; choose cpu or gpu (LLMJP4_BACKEND / --backend)`);
   const mode = opts.mode ?? process.env.LLMJP4_GPU_MODE ?? 'auto';
   const modes: readonly string[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'webasm', 'cpu', 'auto'];
-  if (!modes.includes(mode)) throw new Error(`backend: unknown gpu mode '${mode}'; choose one of ${modes.join(', ')} (LLMJP4_GPU_MODE / --gpu-mode)`);
+  if (!modes.includes(mode))
+    throw new Error(`backend: unknown gpu mode '${mode}'; choose one of ${modes.join(', ')} (LLMJP4_GPU_MODE / --gpu-mode)`);
   // Loaded here, not at the top: CPU users never load gpu.js.
   const { createGpuBackend } = await import('../kernels/gpu/index.js');
   return createGpuBackend({ mode: mode as GpuModeName });

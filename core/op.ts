@@ -51,7 +51,12 @@ export function apply<I extends string, A>(op: Op<I, A>, inputs: Record<I, Tenso
   const backend = commonBackend(op.name, xs);
   const shapes = record(names, (n) => inputs[n].shape as Shape);
   const shape = op.shape(shapes, attrs);
-  const dtype = op.dtype ? op.dtype(record(names, (n) => inputs[n].dtype), attrs) : sameDtype(op.name, names, inputs);
+  const dtype = op.dtype
+    ? op.dtype(
+        record(names, (n) => inputs[n].dtype),
+        attrs,
+      )
+    : sameDtype(op.name, names, inputs);
   const { out, aux } = run(op, inputs, xs, attrs, backend, shape, dtype);
   if (op.backward && isGradEnabled() && isFloating(dtype) && xs.some((x) => x.requiresGrad)) {
     const saved: Record<string, Tensor> = {};
@@ -78,15 +83,16 @@ function run<I extends string, A>(
   if (op.forward) {
     const out = noGrad(() => op.forward!(inputs, attrs));
     if (!shapesEqual(out.shape, shape) || out.dtype !== dtype) {
-      throw new Error(`${op.name}: internal error: forward gave ${fmt(out.shape)} ${out.dtype}, shape rule said ${fmt(shape)} ${dtype}`);
+      throw new Error(
+        `${op.name}: internal error: forward gave ${fmt(out.shape)} ${out.dtype}, shape rule said ${fmt(shape)} ${dtype}`,
+      );
     }
     // A fresh Tensor object even when forward returned an input as is: the node recorded below
     // must never overwrite another tensor's.
     return { out: out.detach(), aux: {} };
   }
   const kernel = (backend.kernels as Record<string, unknown>)[op.name] as
-    | ((ins: Buf[], attrs: A, out: { shape: Shape; dtype: DType }) => Buf | KernelOutput)
-    | undefined;
+    ((ins: Buf[], attrs: A, out: { shape: Shape; dtype: DType }) => Buf | KernelOutput) | undefined;
   if (!kernel) throw new Error(`${op.name}: backend '${backend.name}' has no kernel '${op.name as KernelName}'`);
   const bufs = xs.map((x) => x.toBuf());
   const result = kernel(bufs, attrs, { shape, dtype });

@@ -195,92 +195,242 @@ export class Tensor {
   }
 
   // ---- dtype ----
-  to(dtype: DType): Tensor { return ops.cast(this, dtype); }
-  clone(): Tensor { return ops.clone(this); }
-  contiguous(): Tensor { return ops.contiguous(this); }
+  to(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  clone(): Tensor {
+    return ops.clone(this);
+  }
+  contiguous(): Tensor {
+    return ops.contiguous(this);
+  }
 
   // ---- elementwise ----
-  neg(): Tensor { return ops.neg(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sign(): Tensor { return ops.sign(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  rsqrt(): Tensor { return ops.rsqrt(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  silu(): Tensor { return ops.silu(this); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ops.gelu(this, approximate); }
-  erf(): Tensor { return ops.erf(this); }
-  square(): Tensor { return ops.square(this); }
-  reciprocal(): Tensor { return ops.reciprocal(this); }
-  clamp(min: number | null, max: number | null = null): Tensor { return ops.clamp(this, min, max); }
-  add(b: TensorLike): Tensor { return ops.add(this, b); }
-  sub(b: TensorLike): Tensor { return ops.sub(this, b); }
-  mul(b: TensorLike): Tensor { return ops.mul(this, b); }
-  div(b: TensorLike): Tensor { return ops.div(this, b); }
-  pow(b: TensorLike): Tensor { return ops.pow(this, b); }
-  maximum(b: TensorLike): Tensor { return ops.maximum(this, b); }
-  minimum(b: TensorLike): Tensor { return ops.minimum(this, b); }
-  eq(b: TensorLike): Tensor { return ops.eq(this, b); }
-  ne(b: TensorLike): Tensor { return ops.ne(this, b); }
-  lt(b: TensorLike): Tensor { return ops.lt(this, b); }
-  le(b: TensorLike): Tensor { return ops.le(this, b); }
-  gt(b: TensorLike): Tensor { return ops.gt(this, b); }
-  ge(b: TensorLike): Tensor { return ops.ge(this, b); }
-  logicalAnd(b: Tensor): Tensor { return ops.logicalAnd(this, b); }
-  logicalOr(b: Tensor): Tensor { return ops.logicalOr(this, b); }
-  logicalNot(): Tensor { return ops.logicalNot(this); }
-  maskedFill(mask: Tensor, value: number): Tensor { return ops.maskedFill(this, mask, value); }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  sign(): Tensor {
+    return ops.sign(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ops.rsqrt(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  silu(): Tensor {
+    return ops.silu(this);
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return ops.gelu(this, approximate);
+  }
+  erf(): Tensor {
+    return ops.erf(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  reciprocal(): Tensor {
+    return ops.reciprocal(this);
+  }
+  clamp(min: number | null, max: number | null = null): Tensor {
+    return ops.clamp(this, min, max);
+  }
+  add(b: TensorLike): Tensor {
+    return ops.add(this, b);
+  }
+  sub(b: TensorLike): Tensor {
+    return ops.sub(this, b);
+  }
+  mul(b: TensorLike): Tensor {
+    return ops.mul(this, b);
+  }
+  div(b: TensorLike): Tensor {
+    return ops.div(this, b);
+  }
+  pow(b: TensorLike): Tensor {
+    return ops.pow(this, b);
+  }
+  maximum(b: TensorLike): Tensor {
+    return ops.maximum(this, b);
+  }
+  minimum(b: TensorLike): Tensor {
+    return ops.minimum(this, b);
+  }
+  eq(b: TensorLike): Tensor {
+    return ops.eq(this, b);
+  }
+  ne(b: TensorLike): Tensor {
+    return ops.ne(this, b);
+  }
+  lt(b: TensorLike): Tensor {
+    return ops.lt(this, b);
+  }
+  le(b: TensorLike): Tensor {
+    return ops.le(this, b);
+  }
+  gt(b: TensorLike): Tensor {
+    return ops.gt(this, b);
+  }
+  ge(b: TensorLike): Tensor {
+    return ops.ge(this, b);
+  }
+  logicalAnd(b: Tensor): Tensor {
+    return ops.logicalAnd(this, b);
+  }
+  logicalOr(b: Tensor): Tensor {
+    return ops.logicalOr(this, b);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return ops.maskedFill(this, mask, value);
+  }
 
   // ---- reductions (axis may be negative or a list; omitted = all axes) ----
-  sum(axis?: Axes, keepdim = false): Tensor { return ops.sum(this, axis, keepdim); }
-  mean(axis?: Axes, keepdim = false): Tensor { return ops.mean(this, axis, keepdim); }
-  max(axis?: Axes, keepdim = false): Tensor { return ops.max(this, axis, keepdim); }
-  min(axis?: Axes, keepdim = false): Tensor { return ops.min(this, axis, keepdim); }
-  argmax(axis?: number, keepdim = false): Tensor { return ops.argmax(this, axis, keepdim); }
-  argmin(axis?: number, keepdim = false): Tensor { return ops.argmin(this, axis, keepdim); }
-  logsumexp(axis?: Axes, keepdim = false): Tensor { return ops.logsumexp(this, axis, keepdim); }
-  var(axis?: Axes, keepdim = false, correction = 1): Tensor { return ops.variance(this, axis, keepdim, correction); }
-  norm(axis?: Axes, keepdim = false): Tensor { return ops.norm(this, axis, keepdim); }
-  cumsum(axis: number): Tensor { return ops.cumsum(this, axis); }
-  softmax(axis: number): Tensor { return ops.softmax(this, axis); }
-  logSoftmax(axis: number): Tensor { return ops.logSoftmax(this, axis); }
+  sum(axis?: Axes, keepdim = false): Tensor {
+    return ops.sum(this, axis, keepdim);
+  }
+  mean(axis?: Axes, keepdim = false): Tensor {
+    return ops.mean(this, axis, keepdim);
+  }
+  max(axis?: Axes, keepdim = false): Tensor {
+    return ops.max(this, axis, keepdim);
+  }
+  min(axis?: Axes, keepdim = false): Tensor {
+    return ops.min(this, axis, keepdim);
+  }
+  argmax(axis?: number, keepdim = false): Tensor {
+    return ops.argmax(this, axis, keepdim);
+  }
+  argmin(axis?: number, keepdim = false): Tensor {
+    return ops.argmin(this, axis, keepdim);
+  }
+  logsumexp(axis?: Axes, keepdim = false): Tensor {
+    return ops.logsumexp(this, axis, keepdim);
+  }
+  var(axis?: Axes, keepdim = false, correction = 1): Tensor {
+    return ops.variance(this, axis, keepdim, correction);
+  }
+  norm(axis?: Axes, keepdim = false): Tensor {
+    return ops.norm(this, axis, keepdim);
+  }
+  cumsum(axis: number): Tensor {
+    return ops.cumsum(this, axis);
+  }
+  softmax(axis: number): Tensor {
+    return ops.softmax(this, axis);
+  }
+  logSoftmax(axis: number): Tensor {
+    return ops.logSoftmax(this, axis);
+  }
 
   // ---- linear algebra ----
-  matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  matmul(b: Tensor): Tensor {
+    return ops.matmul(this, b);
+  }
   /** The matrix transpose of the last two axes (a view). */
-  get mT(): Tensor { return ops.transpose(this, -2, -1); }
+  get mT(): Tensor {
+    return ops.transpose(this, -2, -1);
+  }
 
   // ---- views: no copy; gradients flow through ----
-  reshape(...shape: ShapeArgs): Tensor { return ops.reshape(this, shapeArgs(shape)); }
-  view(...shape: ShapeArgs): Tensor { return ops.view(this, shapeArgs(shape)); }
-  permute(...dims: ShapeArgs): Tensor { return ops.permute(this, shapeArgs(dims)); }
-  transpose(a: number, b: number): Tensor { return ops.transpose(this, a, b); }
-  expand(...shape: ShapeArgs): Tensor { return ops.expand(this, shapeArgs(shape)); }
-  expandAs(other: Tensor): Tensor { return ops.expand(this, other.shape); }
-  narrow(axis: number, start: number, length: number): Tensor { return ops.narrow(this, axis, start, length); }
-  slice(axis: number, start?: number, end?: number): Tensor { return ops.slice(this, axis, start, end); }
-  select(axis: number, index: number): Tensor { return ops.select(this, axis, index); }
-  squeeze(axis?: number): Tensor { return ops.squeeze(this, axis); }
-  unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
-  flatten(start = 0, end = -1): Tensor { return ops.flatten(this, start, end); }
-  split(sizes: number | readonly number[], axis = 0): Tensor[] { return ops.split(this, sizes, axis); }
-  chunk(n: number, axis = 0): Tensor[] { return ops.chunk(this, n, axis); }
+  reshape(...shape: ShapeArgs): Tensor {
+    return ops.reshape(this, shapeArgs(shape));
+  }
+  view(...shape: ShapeArgs): Tensor {
+    return ops.view(this, shapeArgs(shape));
+  }
+  permute(...dims: ShapeArgs): Tensor {
+    return ops.permute(this, shapeArgs(dims));
+  }
+  transpose(a: number, b: number): Tensor {
+    return ops.transpose(this, a, b);
+  }
+  expand(...shape: ShapeArgs): Tensor {
+    return ops.expand(this, shapeArgs(shape));
+  }
+  expandAs(other: Tensor): Tensor {
+    return ops.expand(this, other.shape);
+  }
+  narrow(axis: number, start: number, length: number): Tensor {
+    return ops.narrow(this, axis, start, length);
+  }
+  slice(axis: number, start?: number, end?: number): Tensor {
+    return ops.slice(this, axis, start, end);
+  }
+  select(axis: number, index: number): Tensor {
+    return ops.select(this, axis, index);
+  }
+  squeeze(axis?: number): Tensor {
+    return ops.squeeze(this, axis);
+  }
+  unsqueeze(axis: number): Tensor {
+    return ops.unsqueeze(this, axis);
+  }
+  flatten(start = 0, end = -1): Tensor {
+    return ops.flatten(this, start, end);
+  }
+  split(sizes: number | readonly number[], axis = 0): Tensor[] {
+    return ops.split(this, sizes, axis);
+  }
+  chunk(n: number, axis = 0): Tensor[] {
+    return ops.chunk(this, n, axis);
+  }
 
   // ---- indexing ----
-  gather(axis: number, index: Tensor): Tensor { return ops.gather(this, axis, index); }
-  scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor { return ops.scatterAdd(this, axis, index, src); }
-  indexSelect(axis: number, index: Tensor): Tensor { return ops.indexSelect(this, axis, index); }
-  indexAdd(axis: number, index: Tensor, src: Tensor): Tensor { return ops.indexAdd(this, axis, index, src); }
-  topk(k: number, axis = -1, largest = true): { values: Tensor; indices: Tensor } { return ops.topk(this, k, axis, largest); }
-  sort(axis = -1, descending = false): { values: Tensor; indices: Tensor } { return ops.sort(this, axis, descending); }
-  argsort(axis = -1, descending = false): Tensor { return ops.argsort(this, axis, descending); }
-  tril(k = 0): Tensor { return ops.tril(this, k); }
-  triu(k = 0): Tensor { return ops.triu(this, k); }
+  gather(axis: number, index: Tensor): Tensor {
+    return ops.gather(this, axis, index);
+  }
+  scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor {
+    return ops.scatterAdd(this, axis, index, src);
+  }
+  indexSelect(axis: number, index: Tensor): Tensor {
+    return ops.indexSelect(this, axis, index);
+  }
+  indexAdd(axis: number, index: Tensor, src: Tensor): Tensor {
+    return ops.indexAdd(this, axis, index, src);
+  }
+  topk(k: number, axis = -1, largest = true): { values: Tensor; indices: Tensor } {
+    return ops.topk(this, k, axis, largest);
+  }
+  sort(axis = -1, descending = false): { values: Tensor; indices: Tensor } {
+    return ops.sort(this, axis, descending);
+  }
+  argsort(axis = -1, descending = false): Tensor {
+    return ops.argsort(this, axis, descending);
+  }
+  tril(k = 0): Tensor {
+    return ops.tril(this, k);
+  }
+  triu(k = 0): Tensor {
+    return ops.triu(this, k);
+  }
 }
 
 export type NestedArray = number | NestedArray[];

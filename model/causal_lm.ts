@@ -108,11 +108,18 @@ export class CausalLM extends Module {
 
   private forwardOn(inputIds: Tensor, opts: ForwardOptions): CausalLMOutput {
     const c = this.config;
-    if (inputIds.ndim !== 2 || inputIds.dtype !== 'int32') throw new Error(`forward: input ids must be int32 [B, T], got ${inputIds.dtype} [${inputIds.shape}]`);
+    if (inputIds.ndim !== 2 || inputIds.dtype !== 'int32')
+      throw new Error(`forward: input ids must be int32 [B, T], got ${inputIds.dtype} [${inputIds.shape}]`);
     const T = inputIds.shape[1];
     const offset = opts.cache?.length ?? 0;
     const { cos, sin } = rotaryTables(c, opts.positionIds ?? { offset, length: T }, this.dtype);
-    const ctx: LayerContext = { cos, sin, offset, cache: opts.cache, mask: opts.attentionMask && paddingMask(opts.attentionMask, this.dtype) };
+    const ctx: LayerContext = {
+      cos,
+      sin,
+      offset,
+      cache: opts.cache,
+      mask: opts.attentionMask && paddingMask(opts.attentionMask, this.dtype),
+    };
     if (opts.outputAttentions) ctx.attentions = [];
     const embeds = this.model.embed_tokens.forward(inputIds); // [B, T, H]
     let x = embeds;
@@ -134,7 +141,8 @@ export class CausalLM extends Module {
     }
     if (opts.labels) {
       out.ceLoss = causalLmLoss(out.logits, opts.labels);
-      out.loss = out.auxLoss && c.model_type === 'qwen3_moe' ? out.ceLoss.add(out.auxLoss.mul(c.router_aux_loss_coef)) : out.ceLoss;
+      out.loss =
+        out.auxLoss && c.model_type === 'qwen3_moe' ? out.ceLoss.add(out.auxLoss.mul(c.router_aux_loss_coef)) : out.ceLoss;
     }
     return out;
   }

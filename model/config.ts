@@ -128,7 +128,17 @@ export function parseConfig(json: Record<string, unknown>): ModelConfig {
   c.num_key_value_heads ??= c.num_attention_heads;
   c.head_dim ??= Math.floor((c.hidden_size as number) / (c.num_attention_heads as number));
   if (type === 'qwen3_moe') c.mlp_only_layers ??= [];
-  for (const f of ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'max_position_embeddings']) positiveInt(c, f);
+  for (const f of [
+    'vocab_size',
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'head_dim',
+    'max_position_embeddings',
+  ])
+    positiveInt(c, f);
   if ((c.num_attention_heads as number) % (c.num_key_value_heads as number) !== 0) {
     fail('num_key_value_heads', `(${c.num_key_value_heads}) must divide num_attention_heads (${c.num_attention_heads})`);
   }
@@ -137,16 +147,19 @@ export function parseConfig(json: Record<string, unknown>): ModelConfig {
   if (c.attention_bias) fail('attention_bias', 'true is not supported (LLM-jp-4 and the golden models have no biases)');
   if (type === 'llama' && c.mlp_bias) fail('mlp_bias', 'true is not supported');
   if (type === 'llama' && c.pretraining_tp !== 1) fail('pretraining_tp', `must be 1, got ${c.pretraining_tp}`);
-  if (!(typeof c.rms_norm_eps === 'number' && c.rms_norm_eps >= 0)) fail('rms_norm_eps', `must be a non-negative number, got ${c.rms_norm_eps}`);
+  if (!(typeof c.rms_norm_eps === 'number' && c.rms_norm_eps >= 0))
+    fail('rms_norm_eps', `must be a non-negative number, got ${c.rms_norm_eps}`);
   if (!(typeof c.rope_theta === 'number' && c.rope_theta > 0)) fail('rope_theta', `must be positive, got ${c.rope_theta}`);
   if (c.rope_scaling !== null) {
     const rs = c.rope_scaling as RopeScalingConfig;
     const kind = rs.rope_type ?? rs.type;
-    if (kind !== 'default' && kind !== 'llama3' && kind !== 'yarn') fail('rope_scaling.rope_type', `must be 'default', 'llama3' or 'yarn', got ${JSON.stringify(kind)}`);
+    if (kind !== 'default' && kind !== 'llama3' && kind !== 'yarn')
+      fail('rope_scaling.rope_type', `must be 'default', 'llama3' or 'yarn', got ${JSON.stringify(kind)}`);
   }
   if (type === 'qwen3_moe') {
     for (const f of ['num_experts', 'num_experts_per_tok', 'moe_intermediate_size', 'decoder_sparse_step']) positiveInt(c, f);
-    if ((c.num_experts_per_tok as number) > (c.num_experts as number)) fail('num_experts_per_tok', `(${c.num_experts_per_tok}) exceeds num_experts (${c.num_experts})`);
+    if ((c.num_experts_per_tok as number) > (c.num_experts as number))
+      fail('num_experts_per_tok', `(${c.num_experts_per_tok}) exceeds num_experts (${c.num_experts})`);
     const layers = c.mlp_only_layers as unknown;
     if (!Array.isArray(layers) || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= (c.num_hidden_layers as number))) {
       fail('mlp_only_layers', `must list layer indices in [0, ${c.num_hidden_layers}), got ${JSON.stringify(layers)}`);
@@ -158,12 +171,18 @@ export function parseConfig(json: Record<string, unknown>): ModelConfig {
 
 /** Is layer i a sparse (MoE) layer? HF: not in mlp_only_layers, experts exist, and (i+1) % decoder_sparse_step == 0. */
 export function isSparseLayer(c: ModelConfig, i: number): boolean {
-  return c.model_type === 'qwen3_moe' && !c.mlp_only_layers.includes(i) && c.num_experts > 0 && (i + 1) % c.decoder_sparse_step === 0;
+  return (
+    c.model_type === 'qwen3_moe' && !c.mlp_only_layers.includes(i) && c.num_experts > 0 && (i + 1) % c.decoder_sparse_step === 0
+  );
 }
 
 /** The config as HF's save_pretrained writes it (keys sorted, `architectures` set). */
 export function configToJSON(c: ModelConfig): Record<string, unknown> {
   const arch = c.model_type === 'llama' ? 'LlamaForCausalLM' : 'Qwen3MoeForCausalLM';
   const out: Record<string, unknown> = { ...c, architectures: [arch] };
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]]),
+  );
 }

@@ -29,17 +29,24 @@ export interface GenerateOptions extends SamplingOptions {
 export function generate(model: CausalLM, prompt: readonly number[], opts?: GenerateOptions): Promise<number[]>;
 /** Generate after a batch of equal-length prompts: one list of new ids per prompt. */
 export function generate(model: CausalLM, prompts: readonly (readonly number[])[], opts?: GenerateOptions): Promise<number[][]>;
-export async function generate(model: CausalLM, prompt: readonly number[] | readonly (readonly number[])[], opts: GenerateOptions = {}): Promise<number[] | number[][]> {
+export async function generate(
+  model: CausalLM,
+  prompt: readonly number[] | readonly (readonly number[])[],
+  opts: GenerateOptions = {},
+): Promise<number[] | number[][]> {
   const batched = prompt.length > 0 && Array.isArray(prompt[0]);
   const rows = (batched ? prompt : [prompt]) as readonly (readonly number[])[];
   const c = model.config;
   const { maxNewTokens = 32, seed = 0 } = opts;
   checkPrompts(rows, c.vocab_size);
   checkSampling(opts);
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+    throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
   const [B, P] = [rows.length, rows[0]!.length];
   if (P + maxNewTokens > c.max_position_embeddings) {
-    throw new Error(`generate: prompt (${P} tokens) + maxNewTokens (${maxNewTokens}) exceeds the model's max_position_embeddings (${c.max_position_embeddings})`);
+    throw new Error(
+      `generate: prompt (${P} tokens) + maxNewTokens (${maxNewTokens}) exceeds the model's max_position_embeddings (${c.max_position_embeddings})`,
+    );
   }
   const stop = new Set(opts.stopTokens ?? eosTokens(c));
   const generator = new Generator(seed);
@@ -62,7 +69,11 @@ export async function generate(model: CausalLM, prompt: readonly number[] | read
     }
     if (step + 1 === maxNewTokens || done.every(Boolean)) break;
     // A finished row is fed its own last token: rows do not see each other, and its output is unused.
-    logits = await forwardLast(model, out.map((o) => [o.at(-1)!]), cache);
+    logits = await forwardLast(
+      model,
+      out.map((o) => [o.at(-1)!]),
+      cache,
+    );
   }
   return batched ? out : out[0]!;
 }
@@ -84,7 +95,11 @@ async function prefill(model: CausalLM, rows: readonly (readonly number[])[], ca
 }
 
 /** One cached forward over ids [B, T]; the logits [B, V] of the last position, read to the host. */
-async function forwardLast(model: CausalLM, ids: readonly (readonly number[])[], cache: KVCache): Promise<Float32Array | Float64Array> {
+async function forwardLast(
+  model: CausalLM,
+  ids: readonly (readonly number[])[],
+  cache: KVCache,
+): Promise<Float32Array | Float64Array> {
   const T = ids[0]!.length;
   const last: Tensor = noGrad(() => model.forward(idsTensor(model, ids), { cache }).logits.narrow(1, T - 1, 1)); // [B, 1, V]
   return (await last.data()) as Float32Array | Float64Array;
@@ -103,12 +118,15 @@ export function eosTokens(c: ModelConfig): number[] {
 }
 
 function checkPrompts(rows: readonly (readonly number[])[], V: number): void {
-  if (rows.length === 0 || rows[0]!.length === 0) throw new Error('generate: the prompt is empty (give at least one token, e.g. BOS)');
+  if (rows.length === 0 || rows[0]!.length === 0)
+    throw new Error('generate: the prompt is empty (give at least one token, e.g. BOS)');
   const P = rows[0]!.length;
   rows.forEach((r, b) => {
-    if (r.length !== P) throw new Error(`generate: batched prompts must have one length; row 0 has ${P} tokens, row ${b} has ${r.length}`);
+    if (r.length !== P)
+      throw new Error(`generate: batched prompts must have one length; row 0 has ${P} tokens, row ${b} has ${r.length}`);
     for (const id of r) {
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`generate: prompt token ${id} (row ${b}) is outside the vocabulary [0, ${V})`);
+      if (!Number.isInteger(id) || id < 0 || id >= V)
+        throw new Error(`generate: prompt token ${id} (row ${b}) is outside the vocabulary [0, ${V})`);
     }
   });
 }

@@ -27,7 +27,8 @@ export class KVCache {
 
   constructor(opts: KVCacheOptions = {}) {
     const reserve = opts.capacity ?? 0;
-    if (!Number.isInteger(reserve) || reserve < 0) throw new Error(`KVCache: capacity must be a non-negative integer, got ${reserve}`);
+    if (!Number.isInteger(reserve) || reserve < 0)
+      throw new Error(`KVCache: capacity must be a non-negative integer, got ${reserve}`);
     this.#reserve = reserve;
   }
 
@@ -120,17 +121,25 @@ function copyRows(dst: Tensor, src: Tensor, at: number): void {
 }
 
 function check(layer: number, k: Tensor, v: Tensor, prev: LayerKV | undefined, length: number): void {
-  if (!Number.isInteger(layer) || layer < 0) throw new Error(`KVCache.update: layer must be a non-negative integer, got ${layer}`);
+  if (!Number.isInteger(layer) || layer < 0)
+    throw new Error(`KVCache.update: layer must be a non-negative integer, got ${layer}`);
   const same = k.ndim === 4 && v.ndim === 4 && k.shape.every((d, i) => d === v.shape[i]) && k.dtype === v.dtype;
-  if (!same) throw new Error(`KVCache.update: expected k and v of one shape [B, KVH, T, HS] and dtype; got k ${k.dtype} [${k.shape}], v ${v.dtype} [${v.shape}]`);
+  if (!same)
+    throw new Error(
+      `KVCache.update: expected k and v of one shape [B, KVH, T, HS] and dtype; got k ${k.dtype} [${k.shape}], v ${v.dtype} [${v.shape}]`,
+    );
   const held = prev?.length ?? 0;
   if (held !== length) {
-    throw new Error(`KVCache.update: layer ${layer} holds ${held} positions but the cache is at ${length} (a forward that failed part-way? call reset())`);
+    throw new Error(
+      `KVCache.update: layer ${layer} holds ${held} positions but the cache is at ${length} (a forward that failed part-way? call reset())`,
+    );
   }
   if (prev && held > 0) {
     const [B, KVH, , HS] = prev.k.shape;
     if (k.shape[0] !== B || k.shape[1] !== KVH || k.shape[3] !== HS || k.dtype !== prev.k.dtype) {
-      throw new Error(`KVCache.update: layer ${layer} holds ${prev.k.dtype} [${B},${KVH},${held},${HS}], got k ${k.dtype} [${k.shape}]`);
+      throw new Error(
+        `KVCache.update: layer ${layer} holds ${prev.k.dtype} [${B},${KVH},${held},${HS}], got k ${k.dtype} [${k.shape}]`,
+      );
     }
   }
 }

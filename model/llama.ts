@@ -17,7 +17,11 @@ export class LlamaAttention extends Module {
   protected readonly KVH: number;
   protected readonly HS: number;
 
-  constructor(c: ModelConfig, readonly layerIdx: number, init: Init) {
+  constructor(
+    c: ModelConfig,
+    readonly layerIdx: number,
+    init: Init,
+  ) {
     super();
     [this.NH, this.KVH, this.HS] = [c.num_attention_heads, c.num_key_value_heads, c.head_dim];
     this.q_proj = this.addModule('q_proj', new Linear(c.hidden_size, this.NH * this.HS, init));

@@ -50,7 +50,8 @@ export function weightFiles(dir: string): Map<string, string> {
     }
     if (!json.weight_map || typeof json.weight_map !== 'object') throw new Error(`${index}: no weight_map`);
     for (const [name, file] of Object.entries(json.weight_map)) {
-      if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
+      if (typeof file !== 'string' || file.includes('/') || file.includes('\\'))
+        throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
       out.set(name, join(dir, file));
     }
     return out;
@@ -99,7 +100,11 @@ export function fromPretrained(dir: string, opts: ModelOptions = {}): CausalLM {
  * The same from a checkpoint already in memory — config.json's object and the bytes of each weight
  * file (one, or every shard) — as the browser playground has it after fetching the files.
  */
-export function fromPretrainedBytes(configJson: Record<string, unknown>, files: readonly { name: string; bytes: Uint8Array }[], opts: ModelOptions = {}): CausalLM {
+export function fromPretrainedBytes(
+  configJson: Record<string, unknown>,
+  files: readonly { name: string; bytes: Uint8Array }[],
+  opts: ModelOptions = {},
+): CausalLM {
   const model = createModel(parseConfig(configJson), opts);
   const where = new Map<string, SafetensorsFile>();
   for (const { name, bytes } of files) {
@@ -124,7 +129,9 @@ function loadStrict(model: CausalLM, w: { get: (name: string) => Tensor | undefi
   const used = model.loadStateDict(w.get, model.dtype);
   const extra = w.names.filter((n) => !used.has(n) && !n.endsWith('rotary_emb.inv_freq'));
   if (extra.length > 0) {
-    throw new Error(`fromPretrained: ${where} has ${extra.length} tensor(s) this ${model.config.model_type} config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+    throw new Error(
+      `fromPretrained: ${where} has ${extra.length} tensor(s) this ${model.config.model_type} config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`,
+    );
   }
 }
 
@@ -143,9 +150,12 @@ export function savePretrained(model: CausalLM, dir: string, opts: SaveOptions =
     let total = 0;
     shards.forEach((s, i) => {
       saveSafetensors(join(dir, name(i)), s, wopts);
-      for (const [k, t] of s) (weightMap[k] = name(i)), (total += storedBytes(t, wopts));
+      for (const [k, t] of s) ((weightMap[k] = name(i)), (total += storedBytes(t, wopts)));
     });
-    writeFileAtomic(join(dir, WEIGHTS_INDEX_NAME), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+    writeFileAtomic(
+      join(dir, WEIGHTS_INDEX_NAME),
+      JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n',
+    );
     rmSync(join(dir, WEIGHTS_NAME), { force: true });
   }
   writeFileAtomic(join(dir, CONFIG_NAME), JSON.stringify(configToJSON(model.config), null, 2) + '\n');
@@ -157,7 +167,7 @@ function shard(state: Map<string, Tensor>, maxBytes: number, wopts: WriteOptions
   let size = 0;
   for (const [k, t] of state) {
     const b = storedBytes(t, wopts);
-    if (size > 0 && size + b > maxBytes) out.push(new Map()), (size = 0);
+    if (size > 0 && size + b > maxBytes) (out.push(new Map()), (size = 0));
     out[out.length - 1].set(k, t);
     size += b;
   }

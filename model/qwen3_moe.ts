@@ -83,7 +83,11 @@ export class Qwen3MoeSparseMoeBlock extends Module implements Mlp {
   /** h [B, T, H] → out [B, T, H] and the router logits [B·T, E]. */
   forward(h: Tensor): { out: Tensor; routerLogits: Tensor } {
     const e = this.experts;
-    const r = sparseMoe(h, { router: this.gate.weight, gate: e.gate_proj, up: e.up_proj, down: e.down_proj }, { k: this.k, normTopkProb: this.normTopkProb });
+    const r = sparseMoe(
+      h,
+      { router: this.gate.weight, gate: e.gate_proj, up: e.up_proj, down: e.down_proj },
+      { k: this.k, normTopkProb: this.normTopkProb },
+    );
     return { out: r.out, routerLogits: r.routerLogits };
   }
 }

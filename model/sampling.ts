@@ -23,7 +23,8 @@ export function applyRepetitionPenalty(logits: ArrayLike<number>, seen: Iterable
   if (!(penalty > 0)) throw new Error(`repetitionPenalty: must be a positive number, got ${penalty}`);
   const out = copy(logits);
   for (const id of new Set(seen)) {
-    if (!Number.isInteger(id) || id < 0 || id >= out.length) throw new Error(`repetitionPenalty: token ${id} is outside the vocabulary [0, ${out.length})`);
+    if (!Number.isInteger(id) || id < 0 || id >= out.length)
+      throw new Error(`repetitionPenalty: token ${id} is outside the vocabulary [0, ${out.length})`);
     const x = logits[id]!;
     out[id] = x < 0 ? x * penalty : x / penalty;
   }
@@ -32,7 +33,8 @@ export function applyRepetitionPenalty(logits: ArrayLike<number>, seen: Iterable
 
 /** logits / T (T > 0). */
 export function applyTemperature(logits: ArrayLike<number>, temperature: number): Logits {
-  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new Error(`temperature: must be a positive finite number here, got ${temperature}`);
+  if (!(temperature > 0) || !Number.isFinite(temperature))
+    throw new Error(`temperature: must be a positive finite number here, got ${temperature}`);
   const out = copy(logits);
   for (let i = 0; i < out.length; i++) out[i] /= temperature;
   return out;
@@ -152,7 +154,12 @@ export function kthLargest(values: ArrayLike<number>, k: number): number {
 }
 
 /** The full step, in HF's order: repetition penalty, then greedy, or temperature → top-k → top-p → draw. */
-export function nextToken(logits: ArrayLike<number>, seen: readonly number[], opts: SamplingOptions, generator: Generator): number {
+export function nextToken(
+  logits: ArrayLike<number>,
+  seen: readonly number[],
+  opts: SamplingOptions,
+  generator: Generator,
+): number {
   const { temperature = 0, topK = 0, topP = 1, repetitionPenalty = 1 } = opts;
   checkSampling(opts);
   let x: ArrayLike<number> = repetitionPenalty === 1 ? logits : applyRepetitionPenalty(logits, seen, repetitionPenalty);
@@ -166,8 +173,10 @@ export function nextToken(logits: ArrayLike<number>, seen: readonly number[], op
 
 /** Validate the options once, naming the field. */
 export function checkSampling({ temperature = 0, topK = 0, topP = 1, repetitionPenalty = 1 }: SamplingOptions): void {
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`generate: temperature must be a finite number ≥ 0, got ${temperature}`);
+  if (!(temperature >= 0) || !Number.isFinite(temperature))
+    throw new Error(`generate: temperature must be a finite number ≥ 0, got ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new Error(`generate: topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${topP}`);
-  if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty)) throw new Error(`generate: repetitionPenalty must be a positive number, got ${repetitionPenalty}`);
+  if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty))
+    throw new Error(`generate: repetitionPenalty must be a positive number, got ${repetitionPenalty}`);
 }

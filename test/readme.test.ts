@@ -16,8 +16,14 @@ for (const file of TOUR_FILES) {
     });
 
     it('links only to files and headings that exist', () => {
-      const broken = relativeLinks(file).filter(({ target, anchor }) => !existsSync(join(REPO_ROOT, target)) || (anchor !== null && target.endsWith('.md') && !anchorsOf(target).has(anchor)));
-      expect(broken.map((l) => l.text), `${file} has broken links`).toEqual([]);
+      const broken = relativeLinks(file).filter(
+        ({ target, anchor }) =>
+          !existsSync(join(REPO_ROOT, target)) || (anchor !== null && target.endsWith('.md') && !anchorsOf(target).has(anchor)),
+      );
+      expect(
+        broken.map((l) => l.text),
+        `${file} has broken links`,
+      ).toEqual([]);
     });
 
     const blocks = existsSync(join(REPO_ROOT, file)) ? readmeBlocks(file) : [];
@@ -30,7 +36,8 @@ for (const file of TOUR_FILES) {
         } finally {
           log.mockRestore();
         }
-        if (file !== 'README.md') expect(lines.length, `${file} block ${b.n} (line ${b.line}) printed nothing`).toBeGreaterThan(0);
+        if (file !== 'README.md')
+          expect(lines.length, `${file} block ${b.n} (line ${b.line}) printed nothing`).toBeGreaterThan(0);
       });
     }
   });

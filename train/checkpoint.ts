@@ -67,10 +67,18 @@ function sha256(path: string): string {
 }
 
 /** Write a checkpoint of `step` under `root`; returns its folder. Safe to kill at any point. */
-export function saveCheckpoint(root: string, model: CausalLM, optimizer: AdamW, progress: TrainerProgress, opts: SaveCheckpointOptions = {}): string {
+export function saveCheckpoint(
+  root: string,
+  model: CausalLM,
+  optimizer: AdamW,
+  progress: TrainerProgress,
+  opts: SaveCheckpointOptions = {},
+): string {
   const keepLast = opts.keepLast ?? 3;
-  if (!Number.isInteger(keepLast) || keepLast < 1) throw new Error(`saveCheckpoint: keepLast must be an integer ≥ 1, got ${keepLast}`);
-  if (!Number.isInteger(progress.step) || progress.step < 0) throw new Error(`saveCheckpoint: step must be an integer ≥ 0, got ${progress.step}`);
+  if (!Number.isInteger(keepLast) || keepLast < 1)
+    throw new Error(`saveCheckpoint: keepLast must be an integer ≥ 1, got ${keepLast}`);
+  if (!Number.isInteger(progress.step) || progress.step < 0)
+    throw new Error(`saveCheckpoint: step must be an integer ≥ 0, got ${progress.step}`);
   const json = (v: unknown, what: string) => {
     const s = JSON.stringify(v ?? null);
     if (s === undefined) throw new Error(`saveCheckpoint: ${what} is not JSON-serialisable`);
@@ -87,12 +95,27 @@ export function saveCheckpoint(root: string, model: CausalLM, optimizer: AdamW, 
   // 1. Every file into the temp folder (each fsynced); trainer_state.json, with the manifest, last.
   savePretrained(model, tmp);
   const opt = optimizer.stateDict();
-  const meta = { format: 'llmjp4-adamw', step: String(opt.step), betas: JSON.stringify(opt.betas), eps: String(opt.eps), weight_decay: JSON.stringify(opt.weightDecay) };
+  const meta = {
+    format: 'llmjp4-adamw',
+    step: String(opt.step),
+    betas: JSON.stringify(opt.betas),
+    eps: String(opt.eps),
+    weight_decay: JSON.stringify(opt.weightDecay),
+  };
   saveSafetensors(join(tmp, OPTIMIZER_FILE), opt.tensors, { metadata: meta });
   const files: Record<string, FileRecord> = {};
   for (const f of readdirSync(tmp).sort()) files[f] = { bytes: statSync(join(tmp, f)).size, sha256: sha256(join(tmp, f)) };
   const rng = Object.fromEntries(Object.entries(progress.rng ?? {}).map(([k, g]) => [k, g.getState()]));
-  const state = { format: FORMAT, version: 1, step: progress.step, dtype: model.dtype, rng, data_cursor: dataCursor, extra, files };
+  const state = {
+    format: FORMAT,
+    version: 1,
+    step: progress.step,
+    dtype: model.dtype,
+    rng,
+    data_cursor: dataCursor,
+    extra,
+    files,
+  };
   writeFileAtomic(join(tmp, TRAINER_STATE), JSON.stringify(state, null, 1) + '\n');
 
   // 2. Into place by rename (atomic). A checkpoint of the same step (a run that resumed from an older one
@@ -111,7 +134,8 @@ export function saveCheckpoint(root: string, model: CausalLM, optimizer: AdamW, 
   const all = listCheckpoints(root);
   // An old checkpoint is renamed out of the way before it is deleted, so a kill mid-delete never leaves
   // a half-deleted folder under a checkpoint name.
-  for (const c of all.slice(0, Math.max(0, all.length - keepLast))) renameSync(c.path, join(root, `.trash-${checkpointName(c.step)}-${process.pid}`));
+  for (const c of all.slice(0, Math.max(0, all.length - keepLast)))
+    renameSync(c.path, join(root, `.trash-${checkpointName(c.step)}-${process.pid}`));
   for (const e of readdirSync(root)) {
     const leftover = e.startsWith(TEMP_PREFIX) || e.startsWith(TRASH_PREFIX) || /^latest\.\d+\.tmp$/.test(e);
     if (leftover) rmSync(join(root, e), { recursive: true, force: true });
@@ -128,7 +152,8 @@ export function listCheckpoints(root: string): { step: number; path: string }[] 
     const m = NAME.exec(e.name);
     // Temp folders (killed mid-write) never match the name; a named folder without its state file is
     // not one we wrote, and is skipped too.
-    if (m && e.isDirectory() && existsSync(join(root, e.name, TRAINER_STATE))) out.push({ step: Number(m[1]), path: join(root, e.name) });
+    if (m && e.isDirectory() && existsSync(join(root, e.name, TRAINER_STATE)))
+      out.push({ step: Number(m[1]), path: join(root, e.name) });
   }
   return out.sort((a, b) => a.step - b.step);
 }
@@ -149,23 +174,30 @@ function readState(path: string): Record<string, any> {
   } catch (e) {
     throw new Error(`loadCheckpoint: ${file} is corrupt: ${(e as Error).message}`);
   }
-  if (s?.format !== FORMAT || s.version !== 1) throw new Error(`loadCheckpoint: ${file} is not a ${FORMAT} v1 state (format ${JSON.stringify(s?.format)}, version ${JSON.stringify(s?.version)})`);
-  if (!Number.isInteger(s.step) || s.step < 0) throw new Error(`loadCheckpoint: ${file}: step must be an integer ≥ 0, got ${JSON.stringify(s.step)}`);
+  if (s?.format !== FORMAT || s.version !== 1)
+    throw new Error(
+      `loadCheckpoint: ${file} is not a ${FORMAT} v1 state (format ${JSON.stringify(s?.format)}, version ${JSON.stringify(s?.version)})`,
+    );
+  if (!Number.isInteger(s.step) || s.step < 0)
+    throw new Error(`loadCheckpoint: ${file}: step must be an integer ≥ 0, got ${JSON.stringify(s.step)}`);
   if (typeof s.files !== 'object' || s.files === null) throw new Error(`loadCheckpoint: ${file}: no file manifest`);
   return s;
 }
 
 /** Every file the manifest lists must be there with its size and sha256: a damaged checkpoint fails loudly. */
 function verifyFiles(path: string, files: Record<string, FileRecord>): void {
-  for (const need of ['config.json', OPTIMIZER_FILE]) if (!(need in files)) throw new Error(`loadCheckpoint: ${path}: the manifest lists no ${need}`);
+  for (const need of ['config.json', OPTIMIZER_FILE])
+    if (!(need in files)) throw new Error(`loadCheckpoint: ${path}: the manifest lists no ${need}`);
   for (const [f, rec] of Object.entries(files)) {
     const p = join(path, f);
     if (f.includes('/') || f.includes('\\')) throw new Error(`loadCheckpoint: ${path}: manifest entry '${f}' is not a file name`);
     if (!existsSync(p)) throw new Error(`loadCheckpoint: ${p} is missing`);
     const bytes = statSync(p).size;
-    if (bytes !== rec.bytes) throw new Error(`loadCheckpoint: ${p} is corrupt: ${bytes} bytes, the manifest says ${rec.bytes} (truncated?)`);
+    if (bytes !== rec.bytes)
+      throw new Error(`loadCheckpoint: ${p} is corrupt: ${bytes} bytes, the manifest says ${rec.bytes} (truncated?)`);
     const hash = sha256(p);
-    if (hash !== rec.sha256) throw new Error(`loadCheckpoint: ${p} is corrupt: sha256 ${hash} differs from the manifest's ${rec.sha256}`);
+    if (hash !== rec.sha256)
+      throw new Error(`loadCheckpoint: ${p} is corrupt: sha256 ${hash} differs from the manifest's ${rec.sha256}`);
   }
 }
 
@@ -180,7 +212,8 @@ function readOptimizer(path: string): AdamWState {
         throw new Error(`loadCheckpoint: ${f.path}: metadata '${k}' is missing or not JSON`);
       }
     };
-    if (m.format !== 'llmjp4-adamw') throw new Error(`loadCheckpoint: ${f.path} is not an llmjp4 AdamW state (format ${JSON.stringify(m.format)})`);
+    if (m.format !== 'llmjp4-adamw')
+      throw new Error(`loadCheckpoint: ${f.path} is not an llmjp4 AdamW state (format ${JSON.stringify(m.format)})`);
     const tensors = new Map<string, Tensor>();
     for (const name of f.tensors.keys()) {
       const r = f.read(name);
@@ -210,6 +243,7 @@ export function loadCheckpoint(path: string, modelOpts: ModelOptions = {}): Load
 /** Restore saved generator states into live generators (every saved one must have a generator, and vice versa). */
 export function restoreGenerators(gens: Record<string, Generator>, states: Record<string, number[]>): void {
   const [have, saved] = [Object.keys(gens).sort(), Object.keys(states).sort()];
-  if (have.join() !== saved.join()) throw new Error(`restoreGenerators: the checkpoint has generators [${saved.join(', ')}], the run has [${have.join(', ')}]`);
+  if (have.join() !== saved.join())
+    throw new Error(`restoreGenerators: the checkpoint has generators [${saved.join(', ')}], the run has [${have.join(', ')}]`);
   for (const k of have) gens[k]!.setState(states[k]!);
 }

@@ -18,7 +18,10 @@ import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, tra
 type Command = { run: (argv: string[]) => Promise<number>; help: string };
 
 const COMMANDS: Record<string, Command> = {
-  demo: { run: demo, help: 'train a character-level MLP on Japanese + English text and sample from it [--steps N --batch N --lr X --seed S --out DIR --backend cpu|gpu]' },
+  demo: {
+    run: demo,
+    help: 'train a character-level MLP on Japanese + English text and sample from it [--steps N --batch N --lr X --seed S --out DIR --backend cpu|gpu]',
+  },
   tokenize: { run: tokenize, help: tokenizeHelp },
   detokenize: { run: detokenize, help: detokenizeHelp },
   'train-tokenizer': { run: trainTokenizer, help: trainTokenizerHelp },

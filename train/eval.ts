@@ -41,7 +41,7 @@ export async function validationLoss(model: CausalLM, docs: TokenDocs, opts: Los
   const perBatch = opts.batchSize ?? Math.max(1, Math.min(8, Math.floor(16_777_216 / (opts.seqLen * vocab))));
   let nll = 0;
   let tokens = 0;
-  for (let i = 0; i < rows.length; ) {
+  for (let i = 0; i < rows.length;) {
     // Rows of one length go together (only the tail is shorter).
     const len = rows[i]!.ids.length;
     let j = i;
@@ -82,7 +82,11 @@ function stack(rows: readonly Row[], len: number): { inputIds: Tensor; labels: T
     labels.set(r.labels, i * len);
   });
   const shape = [rows.length, len];
-  return { inputIds: tensor(ids, { shape, dtype: 'int32' }), labels: tensor(labels, { shape, dtype: 'int32' }), targets: countTargets(labels, len) };
+  return {
+    inputIds: tensor(ids, { shape, dtype: 'int32' }),
+    labels: tensor(labels, { shape, dtype: 'int32' }),
+    targets: countTargets(labels, len),
+  };
 }
 
 export interface ChoiceResult {
@@ -107,16 +111,22 @@ export interface ChoiceSummary {
  * encode(context + choice) past its longest common prefix with encode(context), so a choice that merges
  * with the context's last token is still scored whole and every choice sees the same tokenization rules.
  */
-export async function multipleChoice(model: CausalLM, tok: Tokenizer, items: readonly ChoiceItem[] = CHOICE_ITEMS): Promise<ChoiceSummary> {
+export async function multipleChoice(
+  model: CausalLM,
+  tok: Tokenizer,
+  items: readonly ChoiceItem[] = CHOICE_ITEMS,
+): Promise<ChoiceSummary> {
   const seqs: { ids: number[]; from: number }[] = [];
   for (const item of items) {
-    if (!Number.isInteger(item.answer) || item.answer < 0 || item.answer >= item.choices.length) throw new Error(`multipleChoice: item '${item.id}' has answer ${item.answer} but ${item.choices.length} choices`);
+    if (!Number.isInteger(item.answer) || item.answer < 0 || item.answer >= item.choices.length)
+      throw new Error(`multipleChoice: item '${item.id}' has answer ${item.answer} but ${item.choices.length} choices`);
     const ctx = tok.encodeText(item.context);
     for (const choice of item.choices) {
       const whole = tok.encodeText(item.context + choice);
       let p = 0;
       while (p < ctx.length && p < whole.length && ctx[p] === whole[p]) p++;
-      if (p === whole.length) throw new Error(`multipleChoice: choice '${choice}' of item '${item.id}' adds no tokens to its context`);
+      if (p === whole.length)
+        throw new Error(`multipleChoice: choice '${choice}' of item '${item.id}' adds no tokens to its context`);
       // Ids [BOS, whole...]: the choice's tokens are at positions p+1 .. end.
       seqs.push({ ids: [tok.bosId, ...whole], from: p + 1 });
     }
@@ -146,7 +156,7 @@ export async function multipleChoice(model: CausalLM, tok: Tokenizer, items: rea
 async function sequenceLogProbs(model: CausalLM, seqs: readonly { ids: number[]; from: number }[]): Promise<number[]> {
   const V = model.config.vocab_size;
   const out: number[] = [];
-  for (let i = 0; i < seqs.length; ) {
+  for (let i = 0; i < seqs.length;) {
     const L = Math.max(...seqs.slice(i, i + 64).map((s) => s.ids.length));
     const n = Math.max(1, Math.min(64, seqs.length - i, Math.floor(16_777_216 / (L * V))));
     const ids = new Int32Array(n * L);
@@ -185,7 +195,8 @@ export const DEFAULT_EVAL_MAX_TOKENS = 4096;
 /** Validation loss on every sub-corpus's held-out split, and the multiple-choice check. */
 export async function evaluate(model: CausalLM, data: PreparedData, opts: EvalOptions = {}): Promise<EvalReport> {
   const tok = data.tokenizer;
-  if (tok.vocabSize > model.config.vocab_size) throw new Error(`eval: the tokenizer has ${tok.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`);
+  if (tok.vocabSize > model.config.vocab_size)
+    throw new Error(`eval: the tokenizer has ${tok.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`);
   const seqLen = opts.seqLen ?? Math.min(DEFAULT_EVAL_SEQ_LEN, model.config.max_position_embeddings);
   const lossOpts = (kind: 'text' | 'instruct'): LossOptions => ({
     seqLen,

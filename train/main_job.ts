@@ -20,7 +20,8 @@ import { readStageConfig, type StageConfig } from './stage_config.js';
 import { clock } from './progress.js';
 import { backendOption, useBackend } from './commands/backend_flag.js';
 
-export const startHelp = 'the main job: pre-train, mid-train and SFT a tiny LLM-jp-4 model, then generate [--arch llama|moe] [--out DIR] [--fresh] [--quick] [--backend cpu|gpu]';
+export const startHelp =
+  'the main job: pre-train, mid-train and SFT a tiny LLM-jp-4 model, then generate [--arch llama|moe] [--out DIR] [--fresh] [--quick] [--backend cpu|gpu]';
 
 const CONFIGS = join(dirname(fileURLToPath(import.meta.url)), 'configs');
 const STAGES = ['pretrain', 'midtrain', 'sft'] as const;
@@ -31,14 +32,31 @@ export function mainJobStages(arch: 'llama' | 'moe', out: string, quick = false,
     const cfg = readStageConfig(join(CONFIGS, arch, `${name}.json`));
     cfg.out = join(out, name);
     if (cfg.init_from) cfg.init_from = join(out, STAGES[STAGES.indexOf(name) - 1]!, 'final');
-    if (corpusDir) cfg.data = { ...cfg.data, corpus_dir: corpusDir, cache_dir: join(out, 'cache'), vocab_size: 1000, code: false, doc_chars: 500, valid_fraction: 0.2 };
+    if (corpusDir)
+      cfg.data = {
+        ...cfg.data,
+        corpus_dir: corpusDir,
+        cache_dir: join(out, 'cache'),
+        vocab_size: 1000,
+        code: false,
+        doc_chars: 500,
+        valid_fraction: 0.2,
+      };
     if (quick) {
       // A smoke run: the same code path in seconds (tests), not a model worth sampling.
       Object.assign(cfg, { steps: 3, batch_size: 2, seq_len: 64 });
       cfg.schedule = { kind: 'constant', peakLr: cfg.optimizer.lr, warmupSteps: 1 };
       cfg.eval = { every: 3, max_tokens: 256 };
       cfg.checkpoint = { every: 3, keep_last: 1 };
-      if (cfg.model) cfg.model.config = { hidden_size: 32, intermediate_size: 64, moe_intermediate_size: 16, num_hidden_layers: 1, head_dim: 8, ...cfg.model.config };
+      if (cfg.model)
+        cfg.model.config = {
+          hidden_size: 32,
+          intermediate_size: 64,
+          moe_intermediate_size: 16,
+          num_hidden_layers: 1,
+          head_dim: 8,
+          ...cfg.model.config,
+        };
     }
     return cfg;
   });
@@ -71,14 +89,22 @@ export async function startCommand(argv: string[]): Promise<number> {
     }
     console.log(`\n== validation loss per sub-corpus (nats/token), before → after each stage`);
     for (const r of results) {
-      const line = Object.keys(r.validAfter ?? {}).map((k) => `${k} ${r.validBefore[k]?.toFixed(2)} → ${r.validAfter![k]!.toFixed(2)}`);
+      const line = Object.keys(r.validAfter ?? {}).map(
+        (k) => `${k} ${r.validBefore[k]?.toFixed(2)} → ${r.validAfter![k]!.toFixed(2)}`,
+      );
       console.log(`${r.out.split('/').at(-1)!.padEnd(9)} ${line.join(', ')}   (${Math.round(r.tokensPerSecond)} tokens/s)`);
     }
     const sft = results.at(-1)!.final!;
     await samples(results[0]!.final!, sft);
-    console.log(`\ndone in ${clock((performance.now() - t0) / 1000)}. The model: ${sft} (HF layout: config.json, model.safetensors, tokenizer.model)`);
-    console.log(`plots: ${stages.map((s) => join(s.out, 'loss.svg')).join(', ')}${arch === 'moe' ? `, ${join(stages[0]!.out, 'experts.svg')}` : ''}`);
-    console.log(`try: npx llmjp4 generate --model ${sft} --tokenizer ${join(sft, CHECKPOINT_TOKENIZER)} --prompt "こんにちは" --temperature 0.8 --top-p 0.9`);
+    console.log(
+      `\ndone in ${clock((performance.now() - t0) / 1000)}. The model: ${sft} (HF layout: config.json, model.safetensors, tokenizer.model)`,
+    );
+    console.log(
+      `plots: ${stages.map((s) => join(s.out, 'loss.svg')).join(', ')}${arch === 'moe' ? `, ${join(stages[0]!.out, 'experts.svg')}` : ''}`,
+    );
+    console.log(
+      `try: npx llmjp4 generate --model ${sft} --tokenizer ${join(sft, CHECKPOINT_TOKENIZER)} --prompt "こんにちは" --temperature 0.8 --top-p 0.9`,
+    );
     return 0;
   });
 }
@@ -87,7 +113,14 @@ export async function startCommand(argv: string[]): Promise<number> {
 async function samples(pretrained: string, sft: string): Promise<void> {
   const tok = tokenizerFromFile(join(sft, CHECKPOINT_TOKENIZER)).tokenizer;
   // Stop at the end of a document or of the assistant's turn (<|return|>, <|end|>).
-  const opts = { maxNewTokens: 48, temperature: 0.8, topP: 0.9, repetitionPenalty: 1.1, seed: 0, stopTokens: [tok.eosId, tok.pieceToId('<|end|>')] };
+  const opts = {
+    maxNewTokens: 48,
+    temperature: 0.8,
+    topP: 0.9,
+    repetitionPenalty: 1.1,
+    seed: 0,
+    stopTokens: [tok.eosId, tok.pieceToId('<|end|>')],
+  };
   // Each model is loaded once for all its samples.
   const [pre, chatModel] = [fromPretrained(pretrained), fromPretrained(sft)];
   const stream = async (prompt: number[], shown: string) => {

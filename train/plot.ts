@@ -62,7 +62,9 @@ export function lineChartSvg(series: readonly Series[], opts: ChartOptions): str
   parts.push(`<text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`);
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
-    const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`);
+    const pts = s.points
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
+      .map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`);
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"/>`);
     parts.push(`<rect x="${W - m.right - 150}" y="${m.top + 4 + i * 16}" width="10" height="10" fill="${color}"/>`);
     parts.push(`<text x="${W - m.right - 135}" y="${m.top + 13 + i * 16}">${esc(s.name)}</text>`);
@@ -89,7 +91,9 @@ export function heatmapSvg(values: readonly (readonly number[])[], opts: Heatmap
   const rows = values.length;
   const cols = Math.max(0, ...values.map((r) => r.length));
   if (opts.rowLabels.length !== rows || opts.colLabels.length !== cols) {
-    throw new Error(`heatmapSvg: ${rows}×${cols} values but ${opts.rowLabels.length} row and ${opts.colLabels.length} column labels`);
+    throw new Error(
+      `heatmapSvg: ${rows}×${cols} values but ${opts.rowLabels.length} row and ${opts.colLabels.length} column labels`,
+    );
   }
   const cell = opts.cell ?? Math.max(10, Math.min(40, Math.floor(560 / Math.max(cols, 1))));
   const m = { left: 72, top: 40, right: 16, bottom: 64 };
@@ -109,16 +113,25 @@ export function heatmapSvg(values: readonly (readonly number[])[], opts: Heatmap
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`,
   ];
   values.forEach((row, i) => {
-    parts.push(`<text x="${m.left - 6}" y="${m.top + i * cell + cell / 2 + 4}" text-anchor="end">${esc(opts.rowLabels[i])}</text>`);
+    parts.push(
+      `<text x="${m.left - 6}" y="${m.top + i * cell + cell / 2 + 4}" text-anchor="end">${esc(opts.rowLabels[i])}</text>`,
+    );
     row.forEach((v, j) => {
-      parts.push(`<rect x="${m.left + j * cell}" y="${m.top + i * cell}" width="${cell}" height="${cell}" fill="${shade(v)}" stroke="#ddd"><title>${esc(`${opts.rowLabels[i]}, ${opts.colLabels[j]}: ${Number(v.toPrecision(4))}`)}</title></rect>`);
+      parts.push(
+        `<rect x="${m.left + j * cell}" y="${m.top + i * cell}" width="${cell}" height="${cell}" fill="${shade(v)}" stroke="#ddd"><title>${esc(`${opts.rowLabels[i]}, ${opts.colLabels[j]}: ${Number(v.toPrecision(4))}`)}</title></rect>`,
+      );
     });
   });
   const step = Math.ceil((cols * 14) / Math.max(cols * cell, 1));
   opts.colLabels.forEach((l, j) => {
-    if (j % step === 0) parts.push(`<text x="${m.left + j * cell + cell / 2}" y="${m.top + rows * cell + 14}" text-anchor="middle">${esc(l)}</text>`);
+    if (j % step === 0)
+      parts.push(
+        `<text x="${m.left + j * cell + cell / 2}" y="${m.top + rows * cell + 14}" text-anchor="middle">${esc(l)}</text>`,
+      );
   });
-  parts.push(`<text x="${m.left}" y="${H - 12}">${esc(`${opts.valueLabel}: white ${Number(lo.toPrecision(3))} → dark ${Number(hi.toPrecision(3))}`)}</text>`);
+  parts.push(
+    `<text x="${m.left}" y="${H - 12}">${esc(`${opts.valueLabel}: white ${Number(lo.toPrecision(3))} → dark ${Number(hi.toPrecision(3))}`)}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

@@ -58,7 +58,12 @@ export class ProgressBar {
     const eta = rate > 0 ? (this.total - this.#done) / rate : NaN;
     const shown = Object.entries(metrics).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`);
     const pct = `${Math.floor(frac * 100)}%`.padStart(4);
-    return [`${this.label} [${bar}] ${pct} ${this.#done}/${this.total}`, `${rate.toFixed(1)} it/s`, `ETA ${clock(eta)}`, ...shown].join('  ');
+    return [
+      `${this.label} [${bar}] ${pct} ${this.#done}/${this.total}`,
+      `${rate.toFixed(1)} it/s`,
+      `ETA ${clock(eta)}`,
+      ...shown,
+    ].join('  ');
   }
 }
 

@@ -69,7 +69,8 @@ export function readTrajectoryCase(dir: string): TrajectoryCase {
   const config = loadConfig(dir);
   const opt = need(j.optimizer, 'optimizer');
   const groups: NamedGroupSpec[] = need(opt.param_groups, 'optimizer.param_groups').map((g: any, i: number) => {
-    if (typeof g.weight_decay !== 'number' || !Array.isArray(g.params)) throw new Error(`${where}: optimizer.param_groups[${i}] needs weight_decay and params`);
+    if (typeof g.weight_decay !== 'number' || !Array.isArray(g.params))
+      throw new Error(`${where}: optimizer.param_groups[${i}] needs weight_decay and params`);
     return { weightDecay: g.weight_decay, params: g.params };
   });
   const lrs = need(j.lr_schedule, 'lr_schedule');
@@ -80,7 +81,8 @@ export function readTrajectoryCase(dir: string): TrajectoryCase {
   try {
     const read = (name: string) => {
       const r = batches.read(name);
-      if (r.shape.length !== 3 || r.dtype !== 'int32') throw new Error(`${batches.path}: '${name}' must be an integer [steps, B, T] tensor, got ${r.dtype} [${r.shape}]`);
+      if (r.shape.length !== 3 || r.dtype !== 'int32')
+        throw new Error(`${batches.path}: '${name}' must be an integer [steps, B, T] tensor, got ${r.dtype} [${r.shape}]`);
       return tensor(r.data, { shape: r.shape, dtype: 'int32' });
     };
     [inputIds, labels] = [read('input_ids'), read('labels')];
@@ -88,8 +90,10 @@ export function readTrajectoryCase(dir: string): TrajectoryCase {
     batches.close();
   }
   const numSteps = need(training.num_steps, 'training.num_steps');
-  if (inputIds.shape[0]! < numSteps) throw new Error(`${where}: training.num_steps is ${numSteps} but batches.safetensors holds ${inputIds.shape[0]} steps`);
-  if (inputIds.shape.join() !== labels.shape.join()) throw new Error(`${batches.path}: input_ids [${inputIds.shape}] and labels [${labels.shape}] differ in shape`);
+  if (inputIds.shape[0]! < numSteps)
+    throw new Error(`${where}: training.num_steps is ${numSteps} but batches.safetensors holds ${inputIds.shape[0]} steps`);
+  if (inputIds.shape.join() !== labels.shape.join())
+    throw new Error(`${batches.path}: input_ids [${inputIds.shape}] and labels [${labels.shape}] differ in shape`);
   return {
     dir,
     name: typeof j.case === 'string' ? j.case : dir,
@@ -119,7 +123,8 @@ export function loadInitialModel(c: TrajectoryCase): CausalLM {
     };
     const used = model.loadStateDict(get, model.dtype);
     const extra = [...f.tensors.keys()].filter((k) => !used.has(k));
-    if (extra.length > 0) throw new Error(`${f.path}: ${extra.length} tensor(s) the model does not use: ${extra.slice(0, 5).join(', ')}`);
+    if (extra.length > 0)
+      throw new Error(`${f.path}: ${extra.length} tensor(s) the model does not use: ${extra.slice(0, 5).join(', ')}`);
   } finally {
     f.close();
   }
@@ -133,7 +138,10 @@ export function stepBatches(c: TrajectoryCase, t: number): MicroBatch[] {
   const n = c.microBatchesPerStep;
   const B = ids.shape[0]!;
   if (!Number.isInteger(n) || n < 1 || B % n !== 0) throw new Error(`replay: ${B} rows cannot be split into ${n} micro-batches`);
-  return Array.from({ length: n }, (_, i) => ({ inputIds: ids.narrow(0, (i * B) / n, B / n).contiguous(), labels: labels.narrow(0, (i * B) / n, B / n).contiguous() }));
+  return Array.from({ length: n }, (_, i) => ({
+    inputIds: ids.narrow(0, (i * B) / n, B / n).contiguous(),
+    labels: labels.narrow(0, (i * B) / n, B / n).contiguous(),
+  }));
 }
 
 export interface ReplayOptions {
@@ -142,16 +150,34 @@ export interface ReplayOptions {
 }
 
 /** Run a case from its initial parameters; returns the trained model and the per-step records. */
-export async function replayTrajectory(c: TrajectoryCase, o: ReplayOptions = {}): Promise<{ model: CausalLM; steps: ReplayStep[] }> {
+export async function replayTrajectory(
+  c: TrajectoryCase,
+  o: ReplayOptions = {},
+): Promise<{ model: CausalLM; steps: ReplayStep[] }> {
   const model = loadInitialModel(c);
   const optimizer = new AdamW(paramGroupsFromHfNames(model, c.groups), { betas: c.betas, eps: c.eps });
   const sparse = model.sparseLayers();
   const steps: ReplayStep[] = [];
   for (let t = 0; t < c.numSteps; t++) {
     const lr = lrAt(c.schedule, t);
-    const m = await trainStep(model, optimizer, stepBatches(c, t), { lr, maxGradNorm: c.maxGradNorm, auxLossCoef: c.auxLossCoef, routing: sparse.length > 0 });
-    const s: ReplayStep = { step: t, loss: m.loss, aux_loss: m.auxLoss, loss_total: m.lossTotal, grad_norm: m.gradNorm, clip_coef: m.clipCoef, clipped: m.clipCoef < 1, lr };
-    if (m.tokensPerExpert) s.routing = { tokens_per_expert: Object.fromEntries(m.tokensPerExpert.map((counts, i) => [`layer${sparse[i]}`, counts])) };
+    const m = await trainStep(model, optimizer, stepBatches(c, t), {
+      lr,
+      maxGradNorm: c.maxGradNorm,
+      auxLossCoef: c.auxLossCoef,
+      routing: sparse.length > 0,
+    });
+    const s: ReplayStep = {
+      step: t,
+      loss: m.loss,
+      aux_loss: m.auxLoss,
+      loss_total: m.lossTotal,
+      grad_norm: m.gradNorm,
+      clip_coef: m.clipCoef,
+      clipped: m.clipCoef < 1,
+      lr,
+    };
+    if (m.tokensPerExpert)
+      s.routing = { tokens_per_expert: Object.fromEntries(m.tokensPerExpert.map((counts, i) => [`layer${sparse[i]}`, counts])) };
     steps.push(s);
     o.onStep?.(s, m);
   }

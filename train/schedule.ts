@@ -52,7 +52,8 @@ export function validateSchedule(s: Schedule): void {
     const r = s.minLrRatio ?? 0;
     if (!(r >= 0 && r <= 1)) fail('minLrRatio', s.minLrRatio, 'in [0, 1]');
   }
-  if (s.kind === 'wsd' && !['1-sqrt', 'linear', 'cosine'].includes(s.decayType ?? '1-sqrt')) fail('decayType', s.decayType, "'1-sqrt', 'linear' or 'cosine'");
+  if (s.kind === 'wsd' && !['1-sqrt', 'linear', 'cosine'].includes(s.decayType ?? '1-sqrt'))
+    fail('decayType', s.decayType, "'1-sqrt', 'linear' or 'cosine'");
   if (s.kind === 'cosine' && s.totalSteps < s.warmupSteps) fail('totalSteps', s.totalSteps, `≥ warmupSteps (${s.warmupSteps})`);
 }
 
@@ -77,7 +78,12 @@ export function lambdaAt(s: Schedule, t: number): number {
       if (t >= s.warmupSteps + s.stableSteps + s.decaySteps) return floor;
       const progress = (t - s.warmupSteps - s.stableSteps) / Math.max(1, s.decaySteps);
       const decay = s.decayType ?? '1-sqrt';
-      const f = decay === '1-sqrt' ? 1 - Math.sqrt(progress) : decay === 'linear' ? 1 - progress : 0.5 * (1 + Math.cos(Math.PI * progress));
+      const f =
+        decay === '1-sqrt'
+          ? 1 - Math.sqrt(progress)
+          : decay === 'linear'
+            ? 1 - progress
+            : 0.5 * (1 + Math.cos(Math.PI * progress));
       return Math.max(0, f * (1 - floor) + floor);
     }
     case 'cosine': {
@@ -96,7 +102,8 @@ export function lambdaAt(s: Schedule, t: number): number {
 export function scheduleFromHf(params: Record<string, unknown>, peakLr: number): Schedule {
   const int = (k: string, dflt?: number): number => {
     const v = params[k] ?? dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`lr_schedule.params.${k}: expected an integer ≥ 0, got ${JSON.stringify(params[k])}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      throw new Error(`lr_schedule.params.${k}: expected an integer ≥ 0, got ${JSON.stringify(params[k])}`);
     return v;
   };
   const ratio = (): number => {
@@ -111,16 +118,33 @@ export function scheduleFromHf(params: Record<string, unknown>, peakLr: number):
       break;
     case 'wsd': {
       const warmupType = params.warmup_type ?? 'linear';
-      if (warmupType !== 'linear') throw new Error(`lr_schedule.params.warmup_type: only 'linear' is supported, got ${JSON.stringify(warmupType)}`);
+      if (warmupType !== 'linear')
+        throw new Error(`lr_schedule.params.warmup_type: only 'linear' is supported, got ${JSON.stringify(warmupType)}`);
       const decayType = (params.decay_type ?? '1-sqrt') as DecayType;
-      s = { kind: 'wsd', peakLr, warmupSteps: int('num_warmup_steps'), stableSteps: int('num_stable_steps'), decaySteps: int('num_decay_steps'), decayType, minLrRatio: ratio() };
+      s = {
+        kind: 'wsd',
+        peakLr,
+        warmupSteps: int('num_warmup_steps'),
+        stableSteps: int('num_stable_steps'),
+        decaySteps: int('num_decay_steps'),
+        decayType,
+        minLrRatio: ratio(),
+      };
       break;
     }
     case 'cosine_with_min_lr':
-      s = { kind: 'cosine', peakLr, warmupSteps: int('num_warmup_steps', 0), totalSteps: int('num_training_steps'), minLrRatio: ratio() };
+      s = {
+        kind: 'cosine',
+        peakLr,
+        warmupSteps: int('num_warmup_steps', 0),
+        totalSteps: int('num_training_steps'),
+        minLrRatio: ratio(),
+      };
       break;
     default:
-      throw new Error(`lr_schedule.params.kind: unsupported schedule ${JSON.stringify(params.kind)} (constant_with_warmup, wsd, cosine_with_min_lr)`);
+      throw new Error(
+        `lr_schedule.params.kind: unsupported schedule ${JSON.stringify(params.kind)} (constant_with_warmup, wsd, cosine_with_min_lr)`,
+      );
   }
   validateSchedule(s);
   return s;

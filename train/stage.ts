@@ -54,7 +54,10 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   const ckptRoot = join(cfg.out, 'checkpoints');
 
   // 1. Data, cut with the tokenizer the model was (or will be) trained with.
-  const inherited = cfg.init_from && existsSync(join(cfg.init_from, CHECKPOINT_TOKENIZER)) ? join(cfg.init_from, CHECKPOINT_TOKENIZER) : undefined;
+  const inherited =
+    cfg.init_from && existsSync(join(cfg.init_from, CHECKPOINT_TOKENIZER))
+      ? join(cfg.init_from, CHECKPOINT_TOKENIZER)
+      : undefined;
   const tokenizerPath = cfg.data.tokenizer ?? inherited;
   const data = prepareData({
     tokenizer: tokenizerPath ? tokenizerFromFile(tokenizerPath) : undefined,
@@ -85,10 +88,21 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   } else {
     const config = preset(cfg.model!.preset, { vocab_size: data.tokenizer.vocabSize, ...cfg.model!.config });
     model = createModel(config, { seed: cfg.model!.seed ?? cfg.seed });
-    log(`${cfg.stage}: a fresh ${cfg.model!.preset} (${model.parameters().reduce((n, p) => n + p.numel(), 0).toLocaleString('en-US')} parameters)`);
+    log(
+      `${cfg.stage}: a fresh ${cfg.model!.preset} (${model
+        .parameters()
+        .reduce((n, p) => n + p.numel(), 0)
+        .toLocaleString('en-US')} parameters)`,
+    );
   }
-  if (data.tokenizer.vocabSize > model.config.vocab_size) throw new Error(`${cfg.stage}: the tokenizer has ${data.tokenizer.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`);
-  const optimizer = new AdamW(defaultParamGroups(model.namedParameters(), cfg.optimizer.weight_decay), { betas: cfg.optimizer.betas, eps: cfg.optimizer.eps });
+  if (data.tokenizer.vocabSize > model.config.vocab_size)
+    throw new Error(
+      `${cfg.stage}: the tokenizer has ${data.tokenizer.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`,
+    );
+  const optimizer = new AdamW(defaultParamGroups(model.namedParameters(), cfg.optimizer.weight_decay), {
+    betas: cfg.optimizer.betas,
+    eps: cfg.optimizer.eps,
+  });
   if (ck) optimizer.loadStateDict(ck.optimizer);
 
   // 3. The batch stream of this stage, at its saved cursor when resuming.
@@ -100,7 +114,11 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   const validate = async (step: number): Promise<EvalReport> => {
     const r = await evaluate(model, data, evalOpts);
     history.valid.push({ step, loss: Object.fromEntries(Object.entries(r.subCorpora).map(([k, v]) => [k, v.loss])) });
-    log(`${cfg.stage} step ${step}: validation ${Object.entries(r.subCorpora).map(([k, v]) => `${k} ${v.loss.toFixed(3)}`).join(', ')}`);
+    log(
+      `${cfg.stage} step ${step}: validation ${Object.entries(r.subCorpora)
+        .map(([k, v]) => `${k} ${v.loss.toFixed(3)}`)
+        .join(', ')}`,
+    );
     return r;
   };
   if (start === 0) await validate(0);
@@ -123,7 +141,16 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
       routing: moe,
     });
     tokens += m.tokens;
-    history.train.push({ step: step + 1, loss: m.loss, aux_loss: m.auxLoss, z_loss: m.zLoss, loss_total: m.lossTotal, grad_norm: m.gradNorm, lr: m.lr, tokens: m.tokens });
+    history.train.push({
+      step: step + 1,
+      loss: m.loss,
+      aux_loss: m.auxLoss,
+      z_loss: m.zLoss,
+      loss_total: m.lossTotal,
+      grad_norm: m.gradNorm,
+      lr: m.lr,
+      tokens: m.tokens,
+    });
     if (m.tokensPerExpert) history.expertLoad = addLoads(history.expertLoad, m.tokensPerExpert);
     const elapsed = (performance.now() - t0) / 1000;
     bar?.tick(1, { loss: m.loss, lr: m.lr.toExponential(2), 'tok/s': String(Math.round(tokens / elapsed)) });
@@ -131,7 +158,13 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
     if (done % cfg.eval.every === 0 && done !== cfg.steps) await validate(done);
     // The last step's checkpoint is written after the final validation (below), so it holds all of it.
     if ((done % cfg.checkpoint.every === 0 || done === end) && done !== cfg.steps) {
-      saveCheckpoint(ckptRoot, model, optimizer, { step: done, dataCursor: stream.state(), extra: history }, { keepLast: cfg.checkpoint.keep_last });
+      saveCheckpoint(
+        ckptRoot,
+        model,
+        optimizer,
+        { step: done, dataCursor: stream.state(), extra: history },
+        { keepLast: cfg.checkpoint.keep_last },
+      );
     }
   }
   bar?.done();
@@ -155,14 +188,32 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   }
   await validate(cfg.steps);
   result.validAfter = history.valid.at(-1)!.loss;
-  saveCheckpoint(ckptRoot, model, optimizer, { step: cfg.steps, dataCursor: stream.state(), extra: history }, { keepLast: cfg.checkpoint.keep_last });
+  saveCheckpoint(
+    ckptRoot,
+    model,
+    optimizer,
+    { step: cfg.steps, dataCursor: stream.state(), extra: history },
+    { keepLast: cfg.checkpoint.keep_last },
+  );
   savePretrained(model, final);
   writeFileAtomic(join(final, CHECKPOINT_TOKENIZER), readFileSync(data.tokenizerPath));
   result.final = final;
   const plots = writeStagePlots(cfg.out, cfg.stage, history);
   writeFileAtomic(
     join(cfg.out, 'summary.json'),
-    JSON.stringify({ stage: cfg.stage, steps: cfg.steps, final, valid_before: result.validBefore, valid_after: result.validAfter, tokens_per_second_last_run: result.tokensPerSecond, plots }, null, 1) + '\n',
+    JSON.stringify(
+      {
+        stage: cfg.stage,
+        steps: cfg.steps,
+        final,
+        valid_before: result.validBefore,
+        valid_after: result.validAfter,
+        tokens_per_second_last_run: result.tokensPerSecond,
+        plots,
+      },
+      null,
+      1,
+    ) + '\n',
   );
   return result;
 }

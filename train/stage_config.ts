@@ -68,27 +68,55 @@ export function parseStageConfig(json: unknown, where = 'stage config'): StageCo
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where}: not a JSON object`);
   const j = json as Record<string, any>;
-  const known = ['stage', 'out', 'model', 'init_from', 'data', 'steps', 'batch_size', 'seq_len', 'micro_batches', 'seed', 'optimizer', 'schedule', 'moe', 'eval', 'checkpoint', 'comment'];
+  const known = [
+    'stage',
+    'out',
+    'model',
+    'init_from',
+    'data',
+    'steps',
+    'batch_size',
+    'seq_len',
+    'micro_batches',
+    'seed',
+    'optimizer',
+    'schedule',
+    'moe',
+    'eval',
+    'checkpoint',
+    'comment',
+  ];
   for (const k of Object.keys(j)) if (!known.includes(k)) fail(k, `is not a stage field (known: ${known.join(', ')})`);
-  if (!['pretrain', 'midtrain', 'sft'].includes(j.stage)) fail('stage', `must be pretrain, midtrain or sft, got ${JSON.stringify(j.stage)}`);
+  if (!['pretrain', 'midtrain', 'sft'].includes(j.stage))
+    fail('stage', `must be pretrain, midtrain or sft, got ${JSON.stringify(j.stage)}`);
   if (typeof j.out !== 'string' || j.out === '') fail('out', 'must be a folder path');
-  if ((j.model === undefined) === (j.init_from === undefined)) fail('model', 'or init_from: give exactly one (a fresh preset, or the folder to continue from)');
+  if ((j.model === undefined) === (j.init_from === undefined))
+    fail('model', 'or init_from: give exactly one (a fresh preset, or the folder to continue from)');
   if (j.model !== undefined && typeof j.model?.preset !== 'string') fail('model.preset', 'must name a preset');
   if (j.init_from !== undefined && typeof j.init_from !== 'string') fail('init_from', 'must be a folder path');
-  const int = (v: unknown, field: string, min: number): number => (Number.isInteger(v) && (v as number) >= min ? (v as number) : fail(field, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`));
-  const num = (v: unknown, field: string, ok: (x: number) => boolean, want: string): number => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : fail(field, `must be ${want}, got ${JSON.stringify(v)}`));
+  const int = (v: unknown, field: string, min: number): number =>
+    Number.isInteger(v) && (v as number) >= min
+      ? (v as number)
+      : fail(field, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  const num = (v: unknown, field: string, ok: (x: number) => boolean, want: string): number =>
+    typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : fail(field, `must be ${want}, got ${JSON.stringify(v)}`);
   const o = j.optimizer ?? {};
   const betas = o.betas ?? [0.9, 0.95];
   if (!Array.isArray(betas) || betas.length !== 2) fail('optimizer.betas', 'must be [beta1, beta2]');
   const s = j.schedule ?? fail('schedule', 'is required');
-  const schedule = scheduleOf(s, num(o.lr, 'optimizer.lr', (x) => x >= 0, 'a number ≥ 0'), fail);
+  const schedule = scheduleOf(
+    s,
+    num(o.lr, 'optimizer.lr', (x) => x >= 0, 'a number ≥ 0'),
+    fail,
+  );
   try {
     validateSchedule(schedule);
   } catch (e) {
     fail('schedule', (e as Error).message);
   }
   const data = j.data ?? {};
-  if (data.sft_mode !== undefined && !['pack', 'pad'].includes(data.sft_mode)) fail('data.sft_mode', `must be pack or pad, got ${JSON.stringify(data.sft_mode)}`);
+  if (data.sft_mode !== undefined && !['pack', 'pad'].includes(data.sft_mode))
+    fail('data.sft_mode', `must be pack or pad, got ${JSON.stringify(data.sft_mode)}`);
   const steps = int(j.steps, 'steps', 1);
   return {
     stage: j.stage,
@@ -103,18 +131,34 @@ export function parseStageConfig(json: unknown, where = 'stage config'): StageCo
     seed: int(j.seed ?? 0, 'seed', 0),
     optimizer: {
       lr: o.lr,
-      betas: [num(betas[0], 'optimizer.betas[0]', (x) => x >= 0 && x < 1, 'in [0, 1)'), num(betas[1], 'optimizer.betas[1]', (x) => x >= 0 && x < 1, 'in [0, 1)')],
+      betas: [
+        num(betas[0], 'optimizer.betas[0]', (x) => x >= 0 && x < 1, 'in [0, 1)'),
+        num(betas[1], 'optimizer.betas[1]', (x) => x >= 0 && x < 1, 'in [0, 1)'),
+      ],
       eps: num(o.eps ?? 1e-8, 'optimizer.eps', (x) => x >= 0, 'a number ≥ 0'),
       weight_decay: num(o.weight_decay ?? 0.1, 'optimizer.weight_decay', (x) => x >= 0, 'a number ≥ 0'),
-      max_grad_norm: o.max_grad_norm === null ? null : num(o.max_grad_norm ?? 1.0, 'optimizer.max_grad_norm', (x) => x > 0, 'a number > 0 or null'),
+      max_grad_norm:
+        o.max_grad_norm === null
+          ? null
+          : num(o.max_grad_norm ?? 1.0, 'optimizer.max_grad_norm', (x) => x > 0, 'a number > 0 or null'),
     },
     schedule,
     moe: {
-      aux_loss_coef: j.moe?.aux_loss_coef === undefined ? undefined : num(j.moe.aux_loss_coef, 'moe.aux_loss_coef', (x) => x >= 0, 'a number ≥ 0'),
+      aux_loss_coef:
+        j.moe?.aux_loss_coef === undefined
+          ? undefined
+          : num(j.moe.aux_loss_coef, 'moe.aux_loss_coef', (x) => x >= 0, 'a number ≥ 0'),
       z_loss_coef: num(j.moe?.z_loss_coef ?? 1e-3, 'moe.z_loss_coef', (x) => x >= 0, 'a number ≥ 0'),
     },
-    eval: { every: int(j.eval?.every ?? steps, 'eval.every', 1), max_tokens: int(j.eval?.max_tokens ?? 4096, 'eval.max_tokens', 1), seq_len: j.eval?.seq_len === undefined ? undefined : int(j.eval.seq_len, 'eval.seq_len', 2) },
-    checkpoint: { every: int(j.checkpoint?.every ?? steps, 'checkpoint.every', 1), keep_last: int(j.checkpoint?.keep_last ?? 2, 'checkpoint.keep_last', 1) },
+    eval: {
+      every: int(j.eval?.every ?? steps, 'eval.every', 1),
+      max_tokens: int(j.eval?.max_tokens ?? 4096, 'eval.max_tokens', 1),
+      seq_len: j.eval?.seq_len === undefined ? undefined : int(j.eval.seq_len, 'eval.seq_len', 2),
+    },
+    checkpoint: {
+      every: int(j.checkpoint?.every ?? steps, 'checkpoint.every', 1),
+      keep_last: int(j.checkpoint?.keep_last ?? 2, 'checkpoint.keep_last', 1),
+    },
   };
 }
 
@@ -124,7 +168,15 @@ function scheduleOf(s: Record<string, any>, peakLr: number, fail: (f: string, m:
     case 'constant':
       return { kind: 'constant', peakLr, warmupSteps: s.warmup_steps ?? 0 };
     case 'wsd':
-      return { kind: 'wsd', peakLr, warmupSteps: s.warmup_steps ?? 0, stableSteps: s.stable_steps, decaySteps: s.decay_steps, decayType: s.decay_type, minLrRatio: s.min_lr_ratio };
+      return {
+        kind: 'wsd',
+        peakLr,
+        warmupSteps: s.warmup_steps ?? 0,
+        stableSteps: s.stable_steps,
+        decaySteps: s.decay_steps,
+        decayType: s.decay_type,
+        minLrRatio: s.min_lr_ratio,
+      };
     case 'cosine':
       return { kind: 'cosine', peakLr, warmupSteps: s.warmup_steps ?? 0, totalSteps: s.total_steps, minLrRatio: s.min_lr_ratio };
     default:
@@ -144,7 +196,8 @@ export function rescaleStage(cfg: StageConfig, steps: number): StageConfig {
   if (s.kind === 'wsd') {
     const [warmupSteps, decaySteps] = [scale(s.warmupSteps), scale(s.decaySteps)];
     schedule = { ...s, warmupSteps, decaySteps, stableSteps: Math.max(0, steps - warmupSteps - decaySteps) };
-  } else if (s.kind === 'cosine') schedule = { ...s, warmupSteps: scale(s.warmupSteps), totalSteps: Math.max(scale(s.totalSteps), scale(s.warmupSteps)) };
+  } else if (s.kind === 'cosine')
+    schedule = { ...s, warmupSteps: scale(s.warmupSteps), totalSteps: Math.max(scale(s.totalSteps), scale(s.warmupSteps)) };
   else schedule = { ...s, warmupSteps: scale(s.warmupSteps) };
   validateSchedule(schedule);
   return {

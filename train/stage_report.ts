@@ -44,9 +44,20 @@ export function writeStagePlots(out: string, stage: string, h: StageHistory): st
   const train: [number, number][] = h.train.map((r) => [r.step, r.loss]);
   const series: Series[] = [{ name: 'train (smoothed)', points: smooth(train, Math.max(1, Math.round(train.length / 30))) }];
   const names = [...new Set(h.valid.flatMap((v) => Object.keys(v.loss)))];
-  for (const n of names) series.push({ name: `valid ${n}`, points: h.valid.filter((v) => n in v.loss).map((v) => [v.step, v.loss[n]!] as [number, number]) });
+  for (const n of names)
+    series.push({
+      name: `valid ${n}`,
+      points: h.valid.filter((v) => n in v.loss).map((v) => [v.step, v.loss[n]!] as [number, number]),
+    });
   put('loss.svg', lineChartSvg(series, { title: `${stage}: loss per token`, xLabel: 'step', yLabel: 'cross-entropy (nats)' }));
-  put('lr.svg', lineChartSvg([{ name: 'lr', points: h.train.map((r) => [r.step, r.lr]) }], { title: `${stage}: learning rate`, xLabel: 'step', yLabel: 'lr' }));
+  put(
+    'lr.svg',
+    lineChartSvg([{ name: 'lr', points: h.train.map((r) => [r.step, r.lr]) }], {
+      title: `${stage}: learning rate`,
+      xLabel: 'step',
+      yLabel: 'lr',
+    }),
+  );
   if (h.expertLoad) {
     const shares = h.expertLoad.map((row) => {
       const total = row.reduce((a, b) => a + b, 0);

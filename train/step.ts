@@ -55,23 +55,31 @@ export interface StepMetrics {
 /** Validate a micro-batch and count its tokens and targets (labels are read back: they are small). */
 async function countBatch(b: MicroBatch, i: number): Promise<{ tokens: number; targets: number }> {
   const where = `trainStep: micro-batch ${i}`;
-  if (b.inputIds.ndim !== 2 || b.inputIds.dtype !== 'int32') throw new Error(`${where}: inputIds must be int32 [B, T], got ${b.inputIds.dtype} [${b.inputIds.shape}]`);
+  if (b.inputIds.ndim !== 2 || b.inputIds.dtype !== 'int32')
+    throw new Error(`${where}: inputIds must be int32 [B, T], got ${b.inputIds.dtype} [${b.inputIds.shape}]`);
   const [B, T] = b.inputIds.shape as [number, number];
-  if (b.labels.dtype !== 'int32' || b.labels.shape.join() !== `${B},${T}`) throw new Error(`${where}: labels must be int32 [${B}, ${T}] like inputIds, got ${b.labels.dtype} [${b.labels.shape}]`);
+  if (b.labels.dtype !== 'int32' || b.labels.shape.join() !== `${B},${T}`)
+    throw new Error(`${where}: labels must be int32 [${B}, ${T}] like inputIds, got ${b.labels.dtype} [${b.labels.shape}]`);
   const labels = await b.labels.data();
   let targets = 0;
   for (let r = 0; r < B; r++) for (let t = 1; t < T; t++) if (labels[r * T + t] !== -100) targets++;
   if (targets === 0) throw new Error(`${where}: no targets (every shifted label is -100); its mean loss would be 0/0`);
   let tokens = B * T;
   if (b.attentionMask) {
-    if (b.attentionMask.shape.join() !== `${B},${T}`) throw new Error(`${where}: attentionMask must be [${B}, ${T}], got [${b.attentionMask.shape}]`);
+    if (b.attentionMask.shape.join() !== `${B},${T}`)
+      throw new Error(`${where}: attentionMask must be [${B}, ${T}], got [${b.attentionMask.shape}]`);
     tokens = 0;
     for (const m of await b.attentionMask.data()) if (m !== 0) tokens++;
   }
   return { tokens, targets };
 }
 
-export async function trainStep(model: CausalLM, optimizer: AdamW, microBatches: readonly MicroBatch[], o: TrainStepOptions): Promise<StepMetrics> {
+export async function trainStep(
+  model: CausalLM,
+  optimizer: AdamW,
+  microBatches: readonly MicroBatch[],
+  o: TrainStepOptions,
+): Promise<StepMetrics> {
   const n = microBatches.length;
   if (n === 0) throw new Error('trainStep: no micro-batches');
   const moe = model.config.model_type === 'qwen3_moe';
@@ -83,7 +91,12 @@ export async function trainStep(model: CausalLM, optimizer: AdamW, microBatches:
 
   optimizer.zeroGrad();
   for (const b of microBatches) {
-    const out = model.forward(b.inputIds, { labels: b.labels, attentionMask: b.attentionMask, positionIds: b.positionIds, outputRouterLogits: moe });
+    const out = model.forward(b.inputIds, {
+      labels: b.labels,
+      attentionMask: b.attentionMask,
+      positionIds: b.positionIds,
+      outputRouterLogits: moe,
+    });
     const ce = out.ceLoss!;
     let total = ce;
     // Terms with a zero coefficient are left out of the graph, so a CE-only run is bit-identical to one without them.
@@ -98,11 +111,13 @@ export async function trainStep(model: CausalLM, optimizer: AdamW, microBatches:
     sums.auxLoss += aux ? await aux.item() : 0;
     sums.zLoss += z ? await z.item() : 0;
     sums.lossTotal += await total.item();
-    if (o.routing && model.config.model_type === 'qwen3_moe') tokensPerExpert = await addRouting(tokensPerExpert, out.routerLogits, model.config.num_experts_per_tok);
+    if (o.routing && model.config.model_type === 'qwen3_moe')
+      tokensPerExpert = await addRouting(tokensPerExpert, out.routerLogits, model.config.num_experts_per_tok);
   }
 
   const params = optimizer.parameters();
-  const clip = o.maxGradNorm === undefined ? { norm: await globalGradNorm(params), coef: 1 } : await clipGradNorm_(params, o.maxGradNorm);
+  const clip =
+    o.maxGradNorm === undefined ? { norm: await globalGradNorm(params), coef: 1 } : await clipGradNorm_(params, o.maxGradNorm);
   optimizer.update(o.lr);
   optimizer.zeroGrad();
   const metrics: StepMetrics = {

@@ -10,7 +10,15 @@ import type { BenchCase, SuiteOptions } from './types.js';
 
 export function attentionCases(opts: SuiteOptions): BenchCase[] {
   if (opts.gpu) return gpuAttentionCases(opts, opts.gpu);
-  const shapes: [number, number][] = opts.quick ? [[64, 16]] : [[512, 64], [512, 128], [2048, 64], [2048, 128], [8192, 128]];
+  const shapes: [number, number][] = opts.quick
+    ? [[64, 16]]
+    : [
+        [512, 64],
+        [512, 128],
+        [2048, 64],
+        [2048, 128],
+        [8192, 128],
+      ];
   // Float64 always runs the TypeScript kernels.
   const paths: (CpuKernels | undefined)[] = opts.dtype === 'float64' ? [undefined] : simdSupported ? ['wasm', 'ts'] : ['ts'];
   const [NH, KVH] = [4, 1];
@@ -53,7 +61,15 @@ export function attentionCases(opts: SuiteOptions): BenchCase[] {
         minSamples: T >= 8192 ? 2 : 5,
       });
       if (refFits && !opts.quick && T === 2048 && HS === 128) {
-        cases.push({ label: `attention fwd reference (materialised)${tag} ${label}`, run: reference, flops, tokens: T, kernels, peakMemory: true, minSamples: 3 });
+        cases.push({
+          label: `attention fwd reference (materialised)${tag} ${label}`,
+          run: reference,
+          flops,
+          tokens: T,
+          kernels,
+          peakMemory: true,
+          minSamples: 3,
+        });
       }
     }
   }

@@ -2,7 +2,18 @@
 // separate ops) in the same run. Bytes are the minimum traffic: inputs read once, outputs written once.
 
 import {
-  adamwReference, adamwUpdate_, crossEntropy, crossEntropyReference, noGrad, randint, randn, rmsNorm, rope, ropeTables, swiglu, zeros,
+  adamwReference,
+  adamwUpdate_,
+  crossEntropy,
+  crossEntropyReference,
+  noGrad,
+  randint,
+  randn,
+  rmsNorm,
+  rope,
+  ropeTables,
+  swiglu,
+  zeros,
 } from '../../core/index.js';
 import { RmsNorm, Rope, Swiglu } from '../../core/ops/index.js';
 import type { BenchCase, SuiteOptions } from './types.js';

@@ -4,7 +4,18 @@
 // (The model classes arrive with the model layer; this is the same block written inline so the
 // kernels can be measured together now — the closest thing to a training step until then.)
 
-import { attention, attentionOp, linear, randn, rmsNorm, rope, ropeTables, swiglu, zeros, type Tensor } from '../../core/index.js';
+import {
+  attention,
+  attentionOp,
+  linear,
+  randn,
+  rmsNorm,
+  rope,
+  ropeTables,
+  swiglu,
+  zeros,
+  type Tensor,
+} from '../../core/index.js';
 import { linearOp, RmsNorm, Rope, Swiglu } from '../../core/ops/index.js';
 import { simdSupported, type CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
 import { gpuLayerCases } from './gpu.js';
@@ -23,12 +34,21 @@ export interface Dims {
 export type Params = Record<'ln1' | 'ln2' | 'wq' | 'wk' | 'wv' | 'wo' | 'wg' | 'wu' | 'wd', Tensor>;
 
 export function params(d: Dims, dtype: SuiteOptions['dtype']): Params {
-  const w = (o: number, i: number) => randn([o, i], { dtype }).mul(i ** -0.5).requiresGrad_();
+  const w = (o: number, i: number) =>
+    randn([o, i], { dtype })
+      .mul(i ** -0.5)
+      .requiresGrad_();
   const ones = () => zeros([d.H], { dtype }).add(1).requiresGrad_();
   return {
-    ln1: ones(), ln2: ones(),
-    wq: w(d.NH * d.HS, d.H), wk: w(d.KVH * d.HS, d.H), wv: w(d.KVH * d.HS, d.H), wo: w(d.H, d.NH * d.HS),
-    wg: w(d.I, d.H), wu: w(d.I, d.H), wd: w(d.H, d.I),
+    ln1: ones(),
+    ln2: ones(),
+    wq: w(d.NH * d.HS, d.H),
+    wk: w(d.KVH * d.HS, d.H),
+    wv: w(d.KVH * d.HS, d.H),
+    wo: w(d.H, d.NH * d.HS),
+    wg: w(d.I, d.H),
+    wu: w(d.I, d.H),
+    wd: w(d.H, d.I),
   };
 }
 
@@ -36,7 +56,13 @@ export function params(d: Dims, dtype: SuiteOptions['dtype']): Params {
 function layer(p: Params, x: Tensor, d: Dims, fused: boolean): Tensor {
   const norm = (t: Tensor, w: Tensor) => (fused ? rmsNorm(t, w, 1e-6) : RmsNorm.reference!({ x: t, w }, { eps: 1e-6 }));
   const lin = (t: Tensor, w: Tensor, r?: Tensor) =>
-    fused ? linear(t, w, undefined, { residual: r }) : linearOp(false, r !== undefined).reference!({ x: t, w, r } as never, { activation: 'none', hasBias: false, hasResidual: r !== undefined });
+    fused
+      ? linear(t, w, undefined, { residual: r })
+      : linearOp(false, r !== undefined).reference!({ x: t, w, r } as never, {
+          activation: 'none',
+          hasBias: false,
+          hasResidual: r !== undefined,
+        });
   const { cos, sin } = ropeTables(d.HS, 5e5, { type: 'default' }, { offset: 0, length: d.T }, x.dtype);
   const rot = (t: Tensor) => (fused ? rope(t, cos, sin) : Rope.reference!({ x: t, cos, sin }, { inverse: false }));
   const heads = (t: Tensor, n: number) => t.reshape(d.B, d.T, n, d.HS).transpose(1, 2).contiguous(); // [B, n, T, HS]

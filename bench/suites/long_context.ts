@@ -14,13 +14,23 @@ import { Generator, noGrad, tensor, type Tensor } from '../../core/index.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 const TINY_WIDTH = {
-  vocab_size: 256, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 1,
-  num_key_value_heads: 1, head_dim: 64, max_position_embeddings: 65536, rope_theta: 500000,
+  vocab_size: 256,
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 1,
+  num_key_value_heads: 1,
+  head_dim: 64,
+  max_position_embeddings: 65536,
+  rope_theta: 500000,
 };
 
 function randomIds(n: number, vocab: number, seed: number): Tensor {
   const g = new Generator(seed);
-  return tensor(Int32Array.from({ length: n }, () => g.nextInt(vocab)), { dtype: 'int32', shape: [1, n] });
+  return tensor(
+    Int32Array.from({ length: n }, () => g.nextInt(vocab)),
+    { dtype: 'int32', shape: [1, n] },
+  );
 }
 
 /** Forward FLOPs: 2 per weight per token, plus causal attention's 4·T²·HS/2 per head and layer. */
@@ -40,7 +50,10 @@ function decoder(m: CausalLM, prompt: Tensor, steps: number): () => void {
   let first: ArrayLike<number> | undefined; // the prefill, on first use (building the suite stays cheap)
   return () =>
     noGrad(() => {
-      first ??= m.forward(prompt, { cache }).logits.narrow(1, P - 1, 1).dataSync();
+      first ??= m
+        .forward(prompt, { cache })
+        .logits.narrow(1, P - 1, 1)
+        .dataSync();
       cache.crop(P);
       let last: ArrayLike<number> = first;
       for (let s = 0; s < steps; s++) last = m.forward(tensor([[argmax(last)]], { dtype: 'int32' }), { cache }).logits.dataSync();
@@ -71,6 +84,11 @@ export function longContextCases(opts: SuiteOptions): BenchCase[] {
     tokens: P,
     minSamples: 3,
   });
-  cases.push({ label: `decode tiny-llama: ${N} single-token steps after ${P}`, run: decoder(tiny, prompt, N), tokens: N, minSamples: 3 });
+  cases.push({
+    label: `decode tiny-llama: ${N} single-token steps after ${P}`,
+    run: decoder(tiny, prompt, N),
+    tokens: N,
+    minSamples: 3,
+  });
   return cases;
 }

@@ -19,7 +19,15 @@ function plainLoop(a: Tensor, b: Tensor, transB: boolean): () => unknown {
   return () => matmulReference(ins, { transA: false, transB }, { shape: [M, N], dtype: a.dtype });
 }
 
-function product(label: string, a: Tensor, b: Tensor, transB: boolean, threads: number, kernels: CpuKernels | undefined, reference: () => unknown): BenchCase {
+function product(
+  label: string,
+  a: Tensor,
+  b: Tensor,
+  transB: boolean,
+  threads: number,
+  kernels: CpuKernels | undefined,
+  reference: () => unknown,
+): BenchCase {
   const [M, K] = a.shape;
   const N = transB ? b.shape[0] : b.shape[1];
   return {

@@ -3,7 +3,18 @@
 // dense matmul of the same total FLOPs. Shapes span LLM-jp-4 32B-A3B's routing (128 experts, top-8) and
 // its expert shape (H 2560, expert width 960), not both at once: that layer alone is 3.8 GB of weights.
 
-import { cpu, loadBalancingLoss, noGrad, randint, randn, routeTopK, sparseMoe, type Buf, type Tensor, type TypedArray } from '../../core/index.js';
+import {
+  cpu,
+  loadBalancingLoss,
+  noGrad,
+  randint,
+  randn,
+  routeTopK,
+  sparseMoe,
+  type Buf,
+  type Tensor,
+  type TypedArray,
+} from '../../core/index.js';
 import { MoeExperts } from '../../core/ops/index.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
@@ -16,7 +27,10 @@ interface Shape {
 }
 
 function params(s: Shape, dtype: SuiteOptions['dtype']) {
-  const w = (...shape: number[]) => randn(shape, { dtype }).mul(shape.at(-1)! ** -0.5).requiresGrad_();
+  const w = (...shape: number[]) =>
+    randn(shape, { dtype })
+      .mul(shape.at(-1)! ** -0.5)
+      .requiresGrad_();
   return { router: w(s.E, s.H), gate: w(s.E, s.I, s.H), up: w(s.E, s.I, s.H), down: w(s.E, s.H, s.I) };
 }
 
@@ -33,7 +47,11 @@ function step(p: ReturnType<typeof params>, x: Tensor, dy: Tensor, s: Shape, fus
     const { weights, indices } = routeTopK(logits, s.K, true);
     out = MoeExperts.reference!({ x, weights, indices, gate: p.gate, up: p.up, down: p.down }, { capacity: -1 });
   }
-  out.mul(dy).sum().add(loadBalancingLoss([logits], s.E, s.K).mul(1e-2)).backward();
+  out
+    .mul(dy)
+    .sum()
+    .add(loadBalancingLoss([logits], s.E, s.K).mul(1e-2))
+    .backward();
 }
 
 export function moeCases(opts: SuiteOptions): BenchCase[] {
@@ -76,7 +94,12 @@ export function moeCases(opts: SuiteOptions): BenchCase[] {
         flops: expertFlops,
         minSamples: 3,
       });
-      cases.push({ label: `dense matmul, same FLOPs ([${A}, ${s.H}]·[${s.H}, ${3 * s.I}])`, run: () => noGrad(() => a.matmul(b.mT)), flops: expertFlops, minSamples: 3 });
+      cases.push({
+        label: `dense matmul, same FLOPs ([${A}, ${s.H}]·[${s.H}, ${3 * s.I}])`,
+        run: () => noGrad(() => a.matmul(b.mT)),
+        flops: expertFlops,
+        minSamples: 3,
+      });
     }
   }
   return cases;

@@ -17,7 +17,9 @@ export function tokenizerCases(opts: SuiteOptions): BenchCase[] {
   const cut = (s: string) => (opts.quick ? s.slice(0, 20_000) : s);
   const ja = cut(readFileSync(join(ROOT, 'train/data/corpus/ja/soseki_botchan.txt'), 'utf8'));
   const en = cut(readFileSync(join(ROOT, 'train/data/corpus/en/dickens_a_christmas_carol.txt'), 'utf8'));
-  const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tokenizer/golden_public.json'), 'utf8')) as { encode_cases: { text: string }[] };
+  const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tokenizer/golden_public.json'), 'utf8')) as {
+    encode_cases: { text: string }[];
+  };
   const lines = golden.encode_cases.map((c) => c.text);
   const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
   const jaIds = tok.encodeIds(ja);
@@ -26,7 +28,11 @@ export function tokenizerCases(opts: SuiteOptions): BenchCase[] {
     { label: `encode ja, whole text (${(bytes(ja) / 1e3).toFixed(0)} KB)`, run: () => tok.encodeIds(ja), textBytes: bytes(ja) },
     { label: `encode en, whole text (${(bytes(en) / 1e3).toFixed(0)} KB)`, run: () => tok.encodeIds(en), textBytes: bytes(en) },
     { label: 'encode ja, line by line', run: () => ja.split('\n').map((l) => tok.encodeIds(l)), textBytes: bytes(ja) },
-    { label: `encode ${lines.length} golden strings`, run: () => lines.map((l) => tok.encodeIds(l)), textBytes: bytes(lines.join('')) },
+    {
+      label: `encode ${lines.length} golden strings`,
+      run: () => lines.map((l) => tok.encodeIds(l)),
+      textBytes: bytes(lines.join('')),
+    },
     { label: 'decode ja', run: () => tok.decode(jaIds), textBytes: bytes(ja) },
   ];
 }

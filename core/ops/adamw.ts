@@ -17,18 +17,24 @@ export interface AdamwHyper {
 }
 
 function check(name: string, p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamwHyper): void {
-  for (const [label, t] of [['grad', g], ['m', m], ['v', v]] as const) {
+  for (const [label, t] of [
+    ['grad', g],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (!shapesEqual(t.shape, p.shape) || t.dtype !== p.dtype) {
       throw new Error(`${name}: ${label} is ${fmt(t.shape)} ${t.dtype}, parameter is ${fmt(p.shape)} ${p.dtype}`);
     }
   }
-  if (!Number.isInteger(h.step) || h.step < 1) throw new Error(`${name}: step must be a positive integer (1-based), got ${h.step}`);
+  if (!Number.isInteger(h.step) || h.step < 1)
+    throw new Error(`${name}: step must be a positive integer (1-based), got ${h.step}`);
 }
 
 /** Whole-storage contiguous tensors are updated where they live; anything else would update a copy. */
 function checkOwnsStorage(name: string, label: string, t: Tensor): void {
   const whole = t.isContiguous() && t.offset === 0 && t.storage.backend.length(t.storage.data) === t.numel();
-  if (!whole) throw new Error(`${name}: ${label} must be a contiguous tensor that owns its storage (not a view) to be updated in place`);
+  if (!whole)
+    throw new Error(`${name}: ${label} must be a contiguous tensor that owns its storage (not a view) to be updated in place`);
 }
 
 /**
@@ -37,7 +43,12 @@ function checkOwnsStorage(name: string, label: string, t: Tensor): void {
  */
 export function adamwUpdate_(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamwHyper): void {
   check('adamwUpdate_', param, grad, m, v, h);
-  for (const [label, t] of [['param', param], ['m', m], ['v', v]] as const) checkOwnsStorage('adamwUpdate_', label, t);
+  for (const [label, t] of [
+    ['param', param],
+    ['m', m],
+    ['v', v],
+  ] as const)
+    checkOwnsStorage('adamwUpdate_', label, t);
   const backend = param.storage.backend;
   const g = grad.toBuf();
   backend.kernels.adamw([param.toBuf(), g, m.toBuf(), v.toBuf()], h, { shape: param.shape, dtype: param.dtype });
@@ -45,13 +56,22 @@ export function adamwUpdate_(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, 
 }
 
 /** The same rule as separate ops: returns the new { param, m, v } and changes nothing. */
-export function adamwReference(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamwHyper): { param: Tensor; m: Tensor; v: Tensor } {
+export function adamwReference(
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  h: AdamwHyper,
+): { param: Tensor; m: Tensor; v: Tensor } {
   check('adamwReference', param, grad, m, v, h);
   return noGrad(() => {
     const decayed = param.mul(1 - h.lr * h.weightDecay);
     const m1 = m.mul(h.beta1).add(grad.mul(1 - h.beta1));
     const v1 = v.mul(h.beta2).add(grad.square().mul(1 - h.beta2));
-    const denom = v1.sqrt().div(Math.sqrt(1 - h.beta2 ** h.step)).add(h.eps);
+    const denom = v1
+      .sqrt()
+      .div(Math.sqrt(1 - h.beta2 ** h.step))
+      .add(h.eps);
     const p1 = decayed.sub(m1.div(denom).mul(h.lr / (1 - h.beta1 ** h.step)));
     return { param: p1, m: m1, v: v1 };
   });

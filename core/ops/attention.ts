@@ -38,7 +38,11 @@ export function repeatKv(x: Tensor, rep: number): Tensor {
 function makeAttention(hasMask: boolean): Op<QKV, AttentionAttrs> {
   const inputs: QKV[] = hasMask ? ['q', 'k', 'v', 'mask'] : ['q', 'k', 'v'];
   const names = ['q', 'k', 'v', 'out', 'lse', 'dout', ...(hasMask ? ['mask'] : [])] as const;
-  const Backward = packedBackwardOp<(typeof names)[number], AttentionAttrs>('attentionBackward', names, ({ q, k, v }) => [q, k, v]);
+  const Backward = packedBackwardOp<(typeof names)[number], AttentionAttrs>('attentionBackward', names, ({ q, k, v }) => [
+    q,
+    k,
+    v,
+  ]);
   return {
     name: 'attention',
     inputs,
@@ -47,7 +51,10 @@ function makeAttention(hasMask: boolean): Op<QKV, AttentionAttrs> {
       const [B, NH, Tq, HS] = q;
       const [, KVH, Tk] = k;
       const ok = q.length === 4 && k.length === 4 && fmt(k) === fmt(v) && k[0] === B && k[3] === HS && KVH > 0 && NH % KVH === 0;
-      if (!ok) throw new Error(`attention: expected q [B, NH, Tq, HS] and k, v [B, KVH, Tk, HS] with NH a multiple of KVH; got q ${fmt(q)}, k ${fmt(k)}, v ${fmt(v)}`);
+      if (!ok)
+        throw new Error(
+          `attention: expected q [B, NH, Tq, HS] and k, v [B, KVH, Tk, HS] with NH a multiple of KVH; got q ${fmt(q)}, k ${fmt(k)}, v ${fmt(v)}`,
+        );
       if (mask) {
         const full = [B, NH, Tq, Tk];
         if (mask.length !== 4 || mask[3] !== Tk || mask.some((d, i) => d !== 1 && d !== full[i])) {
@@ -61,11 +68,15 @@ function makeAttention(hasMask: boolean): Op<QKV, AttentionAttrs> {
       return floating('attention')({ x: d.q });
     },
     backward: (dout, s, attrs, shapes) => {
-      const ins = { q: s.q, k: s.k, v: s.v, out: s.out, lse: s.lse, dout, ...(hasMask ? { mask: s.mask } : {}) } as Record<(typeof names)[number], Tensor>;
+      const ins = { q: s.q, k: s.k, v: s.v, out: s.out, lse: s.lse, dout, ...(hasMask ? { mask: s.mask } : {}) } as Record<
+        (typeof names)[number],
+        Tensor
+      >;
       const grads = lazyGrads(Backward, ins, attrs, [shapes.q, shapes.k, shapes.v]);
       return { q: () => grads()[0], k: () => grads()[1], v: () => grads()[2] };
     },
-    reference: ({ q, k, v, mask }, attrs) => attentionWeights(q, k, { ...attrs, mask }).matmul(repeatKv(v, q.shape[1] / k.shape[1])),
+    reference: ({ q, k, v, mask }, attrs) =>
+      attentionWeights(q, k, { ...attrs, mask }).matmul(repeatKv(v, q.shape[1] / k.shape[1])),
   };
 }
 
@@ -81,7 +92,9 @@ export function attentionWeights(q: Tensor, k: Tensor, opts: AttentionOptions = 
   if (causal) {
     const [Tq, Tk] = [q.shape[2], k.shape[2]];
     const backend = q.storage.backend;
-    const allowed = arange(Tk, undefined, 1, { backend }).unsqueeze(0).le(arange(Tq, undefined, 1, { backend }).unsqueeze(1).add(offset));
+    const allowed = arange(Tk, undefined, 1, { backend })
+      .unsqueeze(0)
+      .le(arange(Tq, undefined, 1, { backend }).unsqueeze(1).add(offset));
     scores = where(allowed, scores, -Infinity);
   }
   return softmax(scores, -1);

@@ -11,26 +11,42 @@ import { broadcastApply, floating, numeric } from './util.js';
 type None = Record<string, never>;
 type AB = 'a' | 'b';
 const same = ({ a }: Record<AB, Shape>) => a;
-const num = (op: string) => ({ a, b }: Record<AB, DType>) => numeric(op, a, b);
+const num =
+  (op: string) =>
+  ({ a, b }: Record<AB, DType>) =>
+    numeric(op, a, b);
 
 /** y = a + b; da = dy, db = dy. */
 export const Add: Op<AB, None> = {
-  name: 'add', inputs: ['a', 'b'], shape: same, dtype: num('add'),
+  name: 'add',
+  inputs: ['a', 'b'],
+  shape: same,
+  dtype: num('add'),
   backward: (dy) => ({ a: () => dy, b: () => dy }),
 };
 /** y = a − b; da = dy, db = −dy. */
 export const Sub: Op<AB, None> = {
-  name: 'sub', inputs: ['a', 'b'], shape: same, dtype: num('sub'),
+  name: 'sub',
+  inputs: ['a', 'b'],
+  shape: same,
+  dtype: num('sub'),
   backward: (dy) => ({ a: () => dy, b: () => dy.neg() }),
 };
 /** y = a·b; da = dy·b, db = dy·a. */
 export const Mul: Op<AB, None> = {
-  name: 'mul', inputs: ['a', 'b'], shape: same, dtype: num('mul'), save: ['a', 'b'],
+  name: 'mul',
+  inputs: ['a', 'b'],
+  shape: same,
+  dtype: num('mul'),
+  save: ['a', 'b'],
   backward: (dy, { a, b }) => ({ a: () => dy.mul(b), b: () => dy.mul(a) }),
 };
 /** y = a/b; da = dy/b, db = −dy·y/b. */
 export const Div: Op<AB, None> = {
-  name: 'div', inputs: ['a', 'b'], shape: same, save: ['b', 'out'],
+  name: 'div',
+  inputs: ['a', 'b'],
+  shape: same,
+  save: ['b', 'out'],
   dtype: ({ a, b }) => floating('div')({ x: numeric('div', a, b) }),
   backward: (dy, { b, out }) => ({ a: () => dy.div(b), b: () => dy.mul(out).div(b).neg() }),
 };
@@ -39,7 +55,10 @@ export const Div: Op<AB, None> = {
  * so x.pow(2) at x = 0 has a finite exponent gradient.
  */
 export const Pow: Op<AB, None> = {
-  name: 'pow', inputs: ['a', 'b'], shape: same, save: ['a', 'b', 'out'],
+  name: 'pow',
+  inputs: ['a', 'b'],
+  shape: same,
+  save: ['a', 'b', 'out'],
   dtype: ({ a, b }) => floating('pow')({ x: numeric('pow', a, b) }),
   backward: (dy, { a, b, out }) => ({
     a: () => dy.mul(b).mul(a.pow(b.sub(1))),
@@ -54,12 +73,20 @@ function winnerShare(dy: Tensor, wins: Tensor, ties: Tensor): Tensor {
 
 /** y = max(a, b); the larger side gets dy (split evenly on ties, as torch.maximum). */
 export const Maximum: Op<AB, None> = {
-  name: 'maximum', inputs: ['a', 'b'], shape: same, dtype: num('maximum'), save: ['a', 'b'],
+  name: 'maximum',
+  inputs: ['a', 'b'],
+  shape: same,
+  dtype: num('maximum'),
+  save: ['a', 'b'],
   backward: (dy, { a, b }) => ({ a: () => winnerShare(dy, a.gt(b), a.eq(b)), b: () => winnerShare(dy, b.gt(a), a.eq(b)) }),
 };
 /** y = min(a, b); the smaller side gets dy (split evenly on ties). */
 export const Minimum: Op<AB, None> = {
-  name: 'minimum', inputs: ['a', 'b'], shape: same, dtype: num('minimum'), save: ['a', 'b'],
+  name: 'minimum',
+  inputs: ['a', 'b'],
+  shape: same,
+  dtype: num('minimum'),
+  save: ['a', 'b'],
   backward: (dy, { a, b }) => ({ a: () => winnerShare(dy, a.lt(b), a.eq(b)), b: () => winnerShare(dy, b.lt(a), a.eq(b)) }),
 };
 

@@ -6,7 +6,11 @@ import type { Tensor } from '../tensor.js';
 import { narrow, reshape } from './views.js';
 
 /** A non-differentiable op running a backward kernel whose output is the listed gradients, flattened and concatenated. */
-export function packedBackwardOp<I extends string, A>(name: string, inputs: readonly I[], parts: (s: Record<I, Shape>) => Shape[]): Op<I, A> {
+export function packedBackwardOp<I extends string, A>(
+  name: string,
+  inputs: readonly I[],
+  parts: (s: Record<I, Shape>) => Shape[],
+): Op<I, A> {
   return {
     name,
     inputs,
@@ -28,7 +32,12 @@ export function unpack(packed: Tensor, shapes: readonly Shape[]): Tensor[] {
 }
 
 /** Run a backward kernel once and hand out its gradients lazily (each thunk of an op's backward may ask). */
-export function lazyGrads<I extends string, A>(op: Op<I, A>, inputs: Record<I, Tensor>, attrs: A, shapes: readonly Shape[]): () => Tensor[] {
+export function lazyGrads<I extends string, A>(
+  op: Op<I, A>,
+  inputs: Record<I, Tensor>,
+  attrs: A,
+  shapes: readonly Shape[],
+): () => Tensor[] {
   let grads: Tensor[] | null = null;
   return () => (grads ??= unpack(apply(op, inputs, attrs), shapes));
 }

@@ -111,7 +111,8 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
 
 /** [...shape, n] with a 1 at each index (int32 by default, as torch's int64); indices must be in [0, n). */
 export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: DType } = {}): Tensor {
-  if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+  if (!Number.isInteger(numClasses) || numClasses <= 0)
+    throw new Error(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
   const dtype = opts.dtype ?? 'int32';
   const backend = indices.storage.backend;
   const where = unsqueeze(indices, -1);

@@ -42,12 +42,14 @@ function makeLinear(hasBias: boolean, hasResidual: boolean): Op<In, LinearAttrs>
       }
       if (b !== undefined && (b.length !== 1 || b[0] !== w[0])) throw new Error(`linear: bias is ${fmt(b)}, expected [${w[0]}]`);
       const out = [...x.slice(0, -1), w[0]];
-      if (r !== undefined && !shapesEqual(r, out)) throw new Error(`linear: residual is ${fmt(r)}, expected the output shape ${fmt(out)}`);
+      if (r !== undefined && !shapesEqual(r, out))
+        throw new Error(`linear: residual is ${fmt(r)}, expected the output shape ${fmt(out)}`);
       return out;
     },
     dtype: (d) => {
       const ds = inputs.map((n) => d[n]);
-      if (ds.some((t) => t !== ds[0])) throw new Error(`linear: dtype mismatch: ${inputs.map((n, i) => `${n} is ${ds[i]}`).join(', ')}`);
+      if (ds.some((t) => t !== ds[0]))
+        throw new Error(`linear: dtype mismatch: ${inputs.map((n, i) => `${n} is ${ds[i]}`).join(', ')}`);
       return floating('linear')({ x: ds[0] });
     },
     backward: (dy, { x, w, pre }, { activation }) => {
@@ -89,5 +91,9 @@ export interface LinearOptions {
 export function linear(x: Tensor, w: Tensor, b?: Tensor, opts: LinearOptions = {}): Tensor {
   const { activation = 'none', residual } = opts;
   const inputs = { x, w, ...(b ? { b } : {}), ...(residual ? { r: residual } : {}) } as Record<In, Tensor>;
-  return apply(linearOp(b !== undefined, residual !== undefined), inputs, { activation, hasBias: b !== undefined, hasResidual: residual !== undefined });
+  return apply(linearOp(b !== undefined, residual !== undefined), inputs, {
+    activation,
+    hasBias: b !== undefined,
+    hasResidual: residual !== undefined,
+  });
 }

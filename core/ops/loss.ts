@@ -45,7 +45,8 @@ export const CrossEntropy: Op<LT, CeAttrs> = {
   },
   dtype: ({ logits, targets }) => {
     if (!isFloating(logits)) throw new Error(`crossEntropy: logits must be floating, got ${logits}`);
-    if (targets !== 'int32') throw new Error(`crossEntropy: class-index targets must be int32, got ${targets}; create them with { dtype: 'int32' }`);
+    if (targets !== 'int32')
+      throw new Error(`crossEntropy: class-index targets must be int32, got ${targets}; create them with { dtype: 'int32' }`);
     return logits;
   },
   backward: (dy, { logits, targets, lse, count }, attrs) => ({
@@ -65,7 +66,11 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   if (shapesEqual(targets.shape, logits.shape) && isFloating(targets.dtype)) return softTargets(logits, targets, reduction);
   checkTargets(logits, targets);
   const C = logits.shape.at(-1)!;
-  const out = apply(CrossEntropy, { logits: reshape(logits, [-1, C]), targets: reshape(targets, [-1]) }, { ignoreIndex, reduction });
+  const out = apply(
+    CrossEntropy,
+    { logits: reshape(logits, [-1, C]), targets: reshape(targets, [-1]) },
+    { ignoreIndex, reduction },
+  );
   return reduction === 'none' ? reshape(out, targets.shape) : out;
 }
 
@@ -81,7 +86,9 @@ export function crossEntropyReference(logits: Tensor, targets: Tensor, opts: Cro
   try {
     picked = gather(logp, -1, safe.unsqueeze(-1)).squeeze(-1);
   } catch (e) {
-    throw new Error(`crossEntropy: a target is neither a class in [0, ${logits.shape.at(-1)}) nor ignoreIndex ${ignoreIndex} (${(e as Error).message})`);
+    throw new Error(
+      `crossEntropy: a target is neither a class in [0, ${logits.shape.at(-1)}) nor ignoreIndex ${ignoreIndex} (${(e as Error).message})`,
+    );
   }
   const nll = where(valid, picked.neg(), 0);
   if (reduction === 'none') return nll;
@@ -104,7 +111,9 @@ function checkLogits(logits: Tensor): void {
 
 function checkTargets(logits: Tensor, targets: Tensor): void {
   if (!shapesEqual(targets.shape, logits.shape.slice(0, -1))) {
-    throw new Error(`crossEntropy: targets ${fmt(targets.shape)} must be ${fmt(logits.shape.slice(0, -1))} (class indices) or ${fmt(logits.shape)} (probabilities)`);
+    throw new Error(
+      `crossEntropy: targets ${fmt(targets.shape)} must be ${fmt(logits.shape.slice(0, -1))} (class indices) or ${fmt(logits.shape)} (probabilities)`,
+    );
   }
   if (targets.dtype !== 'int32') {
     throw new Error(`crossEntropy: class-index targets must be int32, got ${targets.dtype}; create them with { dtype: 'int32' }`);

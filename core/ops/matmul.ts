@@ -60,7 +60,8 @@ function operand(t: Tensor): [Tensor, boolean] {
 
 /** Matrix product with NumPy/PyTorch semantics: batch dims broadcast; a 1-D operand is a vector. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both operands need at least 1 dimension, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new Error(`matmul: both operands need at least 1 dimension, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   if (a.ndim === 1 || b.ndim === 1) {
     // A vector is a 1-row (left) or 1-column (right) matrix whose extra axis is dropped again.
     let y = matmul(a.ndim === 1 ? unsqueeze(a, 0) : a, b.ndim === 1 ? unsqueeze(b, 1) : b);

@@ -37,22 +37,36 @@ export const MoeExperts: Op<In, KernelAttrs['moe']> = {
     const [N, H] = x;
     const [E, I] = gate;
     const ok =
-      x.length === 2 && weights.length === 2 && weights[0] === N && fmt(indices) === fmt(weights) &&
-      fmt(gate) === fmt([E, I, H]) && fmt(up) === fmt(gate) && fmt(down) === fmt([E, H, I]);
+      x.length === 2 &&
+      weights.length === 2 &&
+      weights[0] === N &&
+      fmt(indices) === fmt(weights) &&
+      fmt(gate) === fmt([E, I, H]) &&
+      fmt(up) === fmt(gate) &&
+      fmt(down) === fmt([E, H, I]);
     if (!ok) {
-      throw new Error(`moe: expected x [N, H], weights and indices [N, K], gate and up [E, I, H], down [E, H, I]; got x ${fmt(x)}, weights ${fmt(weights)}, indices ${fmt(indices)}, gate ${fmt(gate)}, up ${fmt(up)}, down ${fmt(down)}`);
+      throw new Error(
+        `moe: expected x [N, H], weights and indices [N, K], gate and up [E, I, H], down [E, H, I]; got x ${fmt(x)}, weights ${fmt(weights)}, indices ${fmt(indices)}, gate ${fmt(gate)}, up ${fmt(up)}, down ${fmt(down)}`,
+      );
     }
     return x;
   },
   dtype: (d) => {
     if (d.indices !== 'int32') throw new Error(`moe: indices must be int32, got ${d.indices}`);
-    for (const n of ['weights', 'gate', 'up', 'down'] as const) if (d[n] !== d.x) throw new Error(`moe: dtype mismatch: x is ${d.x}, ${n} is ${d[n]}`);
+    for (const n of ['weights', 'gate', 'up', 'down'] as const)
+      if (d[n] !== d.x) throw new Error(`moe: dtype mismatch: x is ${d.x}, ${n} is ${d[n]}`);
     return floating('moe')({ x: d.x });
   },
   backward: (dy, s, _attrs, shapes) => {
     const ins = { x: s.x, weights: s.weights, gate: s.gate, up: s.up, down: s.down, plan: s.plan, G: s.G, U: s.U, Y: s.Y, dy };
     const grads = lazyGrads(MoeBackward, ins, {}, [shapes.x, shapes.weights, shapes.gate, shapes.up, shapes.down]);
-    return { x: () => grads()[0], weights: () => grads()[1], gate: () => grads()[2], up: () => grads()[3], down: () => grads()[4] };
+    return {
+      x: () => grads()[0],
+      weights: () => grads()[1],
+      gate: () => grads()[2],
+      up: () => grads()[3],
+      down: () => grads()[4],
+    };
   },
   reference: ({ x, weights, indices, gate, up, down }, { capacity }) => {
     const [N, K] = indices.shape;
@@ -64,8 +78,14 @@ export const MoeExperts: Op<In, KernelAttrs['moe']> = {
       for (let a = 0; a < N * K; a++) if (idx[a] === e) picks.push(a);
       if (capacity >= 0) picks = picks.slice(0, capacity);
       if (picks.length === 0) continue;
-      const tokens = tensor(picks.map((a) => Math.floor(a / K)), { dtype: 'int32' });
-      const w = weights.reshape(-1).indexSelect(0, tensor(picks, { dtype: 'int32' })).unsqueeze(1);
+      const tokens = tensor(
+        picks.map((a) => Math.floor(a / K)),
+        { dtype: 'int32' },
+      );
+      const w = weights
+        .reshape(-1)
+        .indexSelect(0, tensor(picks, { dtype: 'int32' }))
+        .unsqueeze(1);
       const out = expertMlp(x.indexSelect(0, tokens), gate.select(0, e), up.select(0, e), down.select(0, e));
       y = y.indexAdd(0, tokens, out.mul(w));
     }
@@ -79,8 +99,15 @@ export interface MoeOptions {
 }
 
 /** Σ_j weights[n, j]·expert_{indices[n, j]}(x[n]) for x [N, H] with stacked experts. */
-export function moeExperts(x: Tensor, weights: Tensor, indices: Tensor, experts: { gate: Tensor; up: Tensor; down: Tensor }, opts: MoeOptions = {}): Tensor {
+export function moeExperts(
+  x: Tensor,
+  weights: Tensor,
+  indices: Tensor,
+  experts: { gate: Tensor; up: Tensor; down: Tensor },
+  opts: MoeOptions = {},
+): Tensor {
   const capacity = opts.capacity ?? -1;
-  if (!Number.isInteger(capacity) || capacity < -1) throw new Error(`moe: capacity must be a non-negative integer, got ${opts.capacity}`);
+  if (!Number.isInteger(capacity) || capacity < -1)
+    throw new Error(`moe: capacity must be a non-negative integer, got ${opts.capacity}`);
   return apply(MoeExperts, { x, weights, indices, ...experts }, { capacity });
 }

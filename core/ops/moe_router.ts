@@ -24,7 +24,8 @@ export interface Routing {
 /** Route tokens: p = softmax(logits); top-k over p; w = p_top (/ Σ p_top with normTopkProb). The router learns only through w. */
 export function routeTopK(logits: Tensor, k: number, normTopkProb: boolean): Routing {
   if (logits.ndim !== 2) throw new Error(`routeTopK: logits must be [N, E], got ${fmt(logits.shape)}`);
-  if (!Number.isInteger(k) || k < 1 || k > logits.shape[1]) throw new Error(`routeTopK: k = ${k} must be in [1, ${logits.shape[1]}]`);
+  if (!Number.isInteger(k) || k < 1 || k > logits.shape[1])
+    throw new Error(`routeTopK: k = ${k} must be in [1, ${logits.shape[1]}]`);
   const probs = softmax(logits, -1);
   const { values, indices } = topk(probs, k);
   return { probs, indices, weights: normTopkProb ? values.div(values.sum(-1, true)) : values };

@@ -113,7 +113,12 @@ function reduceAxes(op: Op<X, AxisAttrs>, x: Tensor, axis: Axes | undefined, kee
   const axes = resolveAxes(op.name, x, axis);
   let y = x;
   for (const a of axes) y = apply(op, { x: y }, { axis: a, keepdim: true });
-  return keepdim ? y : reshape(y, x.shape.filter((_, i) => !axes.includes(i)));
+  return keepdim
+    ? y
+    : reshape(
+        y,
+        x.shape.filter((_, i) => !axes.includes(i)),
+      );
 }
 
 function countOver(op: string, x: Tensor, axis: Axes | undefined): number {

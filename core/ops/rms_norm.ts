@@ -10,7 +10,11 @@ import { floating } from './util.js';
 
 type Eps = { eps: number };
 
-const RmsNormBackward = packedBackwardOp<'x' | 'w' | 'rstd' | 'dy', Record<string, never>>('rmsNormBackward', ['x', 'w', 'rstd', 'dy'], ({ x, w }) => [x, w]);
+const RmsNormBackward = packedBackwardOp<'x' | 'w' | 'rstd' | 'dy', Record<string, never>>(
+  'rmsNormBackward',
+  ['x', 'w', 'rstd', 'dy'],
+  ({ x, w }) => [x, w],
+);
 
 /** y = w ⊙ x·rstd, rstd = 1/√(mean(x²) + eps); dx and dw come from one backward kernel pass. */
 export const RmsNorm: Op<'x' | 'w', Eps> = {
@@ -18,7 +22,8 @@ export const RmsNorm: Op<'x' | 'w', Eps> = {
   inputs: ['x', 'w'],
   save: ['x', 'w', 'rstd'],
   shape: ({ x, w }) => {
-    if (x.length < 1 || w.length !== 1 || w[0] !== x.at(-1)) throw new Error(`rmsNorm: x is ${fmt(x)} and weight is ${fmt(w)}; expected weight [${x.at(-1)}]`);
+    if (x.length < 1 || w.length !== 1 || w[0] !== x.at(-1))
+      throw new Error(`rmsNorm: x is ${fmt(x)} and weight is ${fmt(w)}; expected weight [${x.at(-1)}]`);
     return x;
   },
   dtype: ({ x, w }) => {

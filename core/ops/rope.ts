@@ -26,7 +26,9 @@ export const Rope: Op<XCS, { inverse: boolean }> = {
     const tableOk = (t: readonly number[]) =>
       (t.length === 2 && t[0] === T && t[1] === HS) || (t.length === 3 && t[0] === B && t[1] === T && t[2] === HS);
     if (x.length !== 4 || HS % 2 !== 0 || !tableOk(cos) || fmt(cos) !== fmt(sin)) {
-      throw new Error(`rope: x must be [B, NH, T, HS] with even HS and cos/sin [T, HS] or [B, T, HS]; got x ${fmt(x)}, cos ${fmt(cos)}, sin ${fmt(sin)}`);
+      throw new Error(
+        `rope: x must be [B, NH, T, HS] with even HS and cos/sin [T, HS] or [B, T, HS]; got x ${fmt(x)}, cos ${fmt(cos)}, sin ${fmt(sin)}`,
+      );
     }
     return x;
   },
@@ -52,7 +54,14 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
 export type RopeScaling =
   | { type: 'default' }
   | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number }
-  | { type: 'yarn'; factor: number; originalMaxPositionEmbeddings: number; betaFast: number; betaSlow: number; attentionFactor: number };
+  | {
+      type: 'yarn';
+      factor: number;
+      originalMaxPositionEmbeddings: number;
+      betaFast: number;
+      betaSlow: number;
+      attentionFactor: number;
+    };
 
 const f32 = Math.fround;
 
@@ -62,8 +71,13 @@ const f32 = Math.fround;
  * blend of interpolation and extrapolation). Returns the frequencies and the attention scaling that
  * multiplies cos and sin (1 except for yarn).
  */
-export function ropeInvFreq(headDim: number, theta: number, scaling: RopeScaling = { type: 'default' }): { invFreq: Float64Array; attentionScaling: number } {
-  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) throw new Error(`rope: head size must be a positive even integer, got ${headDim}`);
+export function ropeInvFreq(
+  headDim: number,
+  theta: number,
+  scaling: RopeScaling = { type: 'default' },
+): { invFreq: Float64Array; attentionScaling: number } {
+  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0)
+    throw new Error(`rope: head size must be a positive even integer, got ${headDim}`);
   if (!(theta > 0)) throw new Error(`rope: theta must be positive, got ${theta}`);
   const half = headDim / 2;
   const posFreq = Array.from({ length: half }, (_, i) => f32(theta ** f32((2 * i) / headDim)));
@@ -124,7 +138,8 @@ export function ropeTables(
     cache.set(key, t);
   }
   if (positions instanceof Tensor) {
-    if (positions.ndim !== 2 || positions.dtype !== 'int32') throw new Error(`rope: positionIds must be int32 [B, T], got ${fmt(positions.shape)} ${positions.dtype}`);
+    if (positions.ndim !== 2 || positions.dtype !== 'int32')
+      throw new Error(`rope: positionIds must be int32 [B, T], got ${fmt(positions.shape)} ${positions.dtype}`);
     const flat = positions.reshape(-1);
     const [B, T] = positions.shape;
     return { cos: indexSelect(t.cos, 0, flat).reshape(B, T, headDim), sin: indexSelect(t.sin, 0, flat).reshape(B, T, headDim) };
@@ -132,7 +147,14 @@ export function ropeTables(
   return { cos: narrow(t.cos, 0, positions.offset, positions.length), sin: narrow(t.sin, 0, positions.offset, positions.length) };
 }
 
-function buildTables(headDim: number, theta: number, scaling: RopeScaling, length: number, dtype: DType, backend: Backend<any>): Tables {
+function buildTables(
+  headDim: number,
+  theta: number,
+  scaling: RopeScaling,
+  length: number,
+  dtype: DType,
+  backend: Backend<any>,
+): Tables {
   const { invFreq, attentionScaling } = ropeInvFreq(headDim, theta, scaling);
   const half = headDim / 2;
   const cos = new Float64Array(length * headDim);

@@ -9,7 +9,11 @@ import { floating } from './util.js';
 
 type GU = 'gate' | 'up';
 
-const SwigluBackward = packedBackwardOp<GU | 'dy', Record<string, never>>('swigluBackward', ['gate', 'up', 'dy'], ({ gate, up }) => [gate, up]);
+const SwigluBackward = packedBackwardOp<GU | 'dy', Record<string, never>>(
+  'swigluBackward',
+  ['gate', 'up', 'dy'],
+  ({ gate, up }) => [gate, up],
+);
 
 /** y = silu(g)·u; dg = dy·u·silu′(g), du = dy·silu(g). */
 export const Swiglu: Op<GU, Record<string, never>> = {

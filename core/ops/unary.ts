@@ -10,7 +10,10 @@ import { floating, numeric } from './util.js';
 
 type None = Record<string, never>;
 const same = ({ x }: Record<'x', Shape>) => x;
-const num = (op: string) => ({ x }: Record<'x', DType>) => numeric(op, x);
+const num =
+  (op: string) =>
+  ({ x }: Record<'x', DType>) =>
+    numeric(op, x);
 
 /** Build a one-input op: `derivative(x, y)` is dy/dx, so backward is dx = dy · derivative. */
 function elementwise(
@@ -32,7 +35,13 @@ function elementwise(
 }
 
 /** y = −x; dx = −dy. */
-export const Neg: Op<'x', None> = { name: 'neg', inputs: ['x'], shape: same, dtype: num('neg'), backward: (dy) => ({ x: () => dy.neg() }) };
+export const Neg: Op<'x', None> = {
+  name: 'neg',
+  inputs: ['x'],
+  shape: same,
+  dtype: num('neg'),
+  backward: (dy) => ({ x: () => dy.neg() }),
+};
 /** y = |x|; dx = dy·sign(x) (0 at 0, as PyTorch). */
 export const Abs = elementwise('abs', num('abs'), ['x'], (x) => x.sign());
 /** y = sign(x); a step function: dx = 0. */
@@ -64,7 +73,13 @@ export function siluDerivative(x: Tensor): Tensor {
 /** y = x·σ(x); dx = dy·σ(x)·(1 + x·(1 − σ(x))). */
 export const Silu = elementwise('silu', floating('silu'), ['x'], siluDerivative);
 /** y = erf x; dx = dy·(2/√π)·e^(−x²). */
-export const Erf = elementwise('erf', floating('erf'), ['x'], (x) => x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)));
+export const Erf = elementwise('erf', floating('erf'), ['x'], (x) =>
+  x
+    .square()
+    .neg()
+    .exp()
+    .mul(2 / Math.sqrt(Math.PI)),
+);
 /** y = x²; dx = 2·dy·x. */
 export const Square = elementwise('square', num('square'), ['x'], (x) => x.mul(2));
 /** y = 1/x; dx = −dy·y². */
@@ -89,11 +104,22 @@ export const Gelu: Op<'x', { approximate: 'none' | 'tanh' }> = {
 export function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
   if (approximate === 'tanh') {
     const t = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh();
-    const du = x.square().mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI);
-    return t.add(1).mul(0.5).add(x.mul(0.5).mul(t.square().neg().add(1)).mul(du));
+    const du = x
+      .square()
+      .mul(3 * 0.044715)
+      .add(1)
+      .mul(SQRT_2_OVER_PI);
+    return t
+      .add(1)
+      .mul(0.5)
+      .add(x.mul(0.5).mul(t.square().neg().add(1)).mul(du));
   }
   const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
-  const pdf = x.square().mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+  const pdf = x
+    .square()
+    .mul(-0.5)
+    .exp()
+    .mul(1 / Math.sqrt(2 * Math.PI));
   return cdf.add(x.mul(pdf));
 }
 

@@ -122,7 +122,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** Like reshape, but refuses to copy: the input must be contiguous. */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
   if (!x.isContiguous()) {
-    throw new Error(`view: tensor ${fmt(x.shape)} with strides ${fmt(x.strides)} is not contiguous; use reshape() or contiguous()`);
+    throw new Error(
+      `view: tensor ${fmt(x.shape)} with strides ${fmt(x.strides)} is not contiguous; use reshape() or contiguous()`,
+    );
   }
   return apply(Reshape, { x }, { shape: inferShape('view', x.shape, shape) });
 }
@@ -172,7 +174,8 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
 export function select(x: Tensor, axis: number, index: number): Tensor {
   const a = normalizeAxis('select', axis, x.ndim);
   const i = index < 0 ? index + x.shape[a] : index;
-  if (!Number.isInteger(i) || i < 0 || i >= x.shape[a]) throw new Error(`select: index ${index} is out of range for axis ${axis} of size ${x.shape[a]}`);
+  if (!Number.isInteger(i) || i < 0 || i >= x.shape[a])
+    throw new Error(`select: index ${index} is out of range for axis ${axis} of size ${x.shape[a]}`);
   return squeeze(narrow(x, a, i, 1), a);
 }
 

@@ -59,7 +59,10 @@ export interface ValueOptions {
   distinct?: boolean;
 }
 
-export function values(n: number, { min = -3, max = 3, awayFrom = [], gap = 1e-3, integer = false, distinct = false }: ValueOptions = {}): fc.Arbitrary<number[]> {
+export function values(
+  n: number,
+  { min = -3, max = 3, awayFrom = [], gap = 1e-3, integer = false, distinct = false }: ValueOptions = {},
+): fc.Arbitrary<number[]> {
   if (distinct) {
     const step = (max - min) / 2000;
     const grid = fc.uniqueArray(fc.integer({ min: 0, max: 2000 }), { minLength: n, maxLength: n });
@@ -80,7 +83,10 @@ export type Layout =
 export function layout(rank: number): fc.Arbitrary<Layout> {
   const options: fc.Arbitrary<Layout>[] = [fc.constant({ kind: 'contiguous' as const })];
   if (rank >= 2) {
-    const perm = fc.shuffledSubarray(Array.from({ length: rank }, (_, i) => i), { minLength: rank, maxLength: rank });
+    const perm = fc.shuffledSubarray(
+      Array.from({ length: rank }, (_, i) => i),
+      { minLength: rank, maxLength: rank },
+    );
     options.push(perm.map((p) => ({ kind: 'permuted' as const, perm: p })));
   }
   if (rank >= 1) {
@@ -103,12 +109,20 @@ export interface TensorSpec {
   layout: Layout;
 }
 
-export function tensorSpec(shapeArb: readonly number[] | fc.Arbitrary<number[]>, opts: ValueOptions = {}): fc.Arbitrary<TensorSpec> {
-  const s: fc.Arbitrary<number[]> = Array.isArray(shapeArb) ? fc.constant([...(shapeArb as number[])]) : (shapeArb as fc.Arbitrary<number[]>);
+export function tensorSpec(
+  shapeArb: readonly number[] | fc.Arbitrary<number[]>,
+  opts: ValueOptions = {},
+): fc.Arbitrary<TensorSpec> {
+  const s: fc.Arbitrary<number[]> = Array.isArray(shapeArb)
+    ? fc.constant([...(shapeArb as number[])])
+    : (shapeArb as fc.Arbitrary<number[]>);
   return s.chain((sh: number[]) =>
     fc.record({
       shape: fc.constant(sh),
-      values: values(sh.reduce((a, b) => a * b, 1), opts),
+      values: values(
+        sh.reduce((a, b) => a * b, 1),
+        opts,
+      ),
       layout: layout(sh.length),
     }),
   );
@@ -121,7 +135,10 @@ export function roundTo(dtype: DType, v: number): number {
 
 /** The spec's values as a reference NDArray, rounded as `dtype` would store them. */
 export function toND(spec: TensorSpec, dtype: DType = 'float64'): NDArray {
-  return nd(spec.shape, spec.values.map((v) => roundTo(dtype, v)));
+  return nd(
+    spec.shape,
+    spec.values.map((v) => roundTo(dtype, v)),
+  );
 }
 
 /**
@@ -136,10 +153,18 @@ export function build(spec: TensorSpec, opts: { dtype?: DType; requiresGrad?: bo
     if (L.kind === 'permuted') {
       const inverse = new Array<number>(L.perm.length);
       L.perm.forEach((d, i) => (inverse[d] = i));
-      return logical.permute(...L.perm).contiguous().permute(...inverse);
+      return logical
+        .permute(...L.perm)
+        .contiguous()
+        .permute(...inverse);
     }
     if (L.kind === 'narrowed') {
-      const pad = (n: number) => full(spec.shape.map((d, i) => (i === L.axis ? n : d)), padValue(dtype), { dtype });
+      const pad = (n: number) =>
+        full(
+          spec.shape.map((d, i) => (i === L.axis ? n : d)),
+          padValue(dtype),
+          { dtype },
+        );
       return cat([pad(L.before), logical, pad(L.after)], L.axis).narrow(L.axis, L.before, spec.shape[L.axis]);
     }
     return logical;

@@ -69,7 +69,8 @@ export async function compareRun<A>(spec: CheckBackendSpec<A>, attrs: A, ref: Te
   for (let i = 0; i < ref.length; i++) {
     if (!ref[i]!.requiresGrad) continue;
     const label = `${spec.name} on ${spec.backend.name} (gradient of input ${i})`;
-    if (!ref[i]!.grad || !test[i]!.grad) throw new Error(`${label}: missing (cpu ${!!ref[i]!.grad}, ${spec.backend.name} ${!!test[i]!.grad})`);
+    if (!ref[i]!.grad || !test[i]!.grad)
+      throw new Error(`${label}: missing (cpu ${!!ref[i]!.grad}, ${spec.backend.name} ${!!test[i]!.grad})`);
     await assertSame(test[i]!.grad!, ref[i]!.grad!, spec.gradTol ?? spec.tol, label);
   }
 }
@@ -81,7 +82,12 @@ function backwardWithCotangent(ys: Tensor[]): void {
   for (const y of ys) {
     if (!y.requiresGrad) continue;
     const backend = y.storage.backend;
-    const r = noGrad(() => tensor(Float32Array.from({ length: y.numel() }, () => 2 * g.nextFloat64() - 1), { shape: y.shape, backend }));
+    const r = noGrad(() =>
+      tensor(
+        Float32Array.from({ length: y.numel() }, () => 2 * g.nextFloat64() - 1),
+        { shape: y.shape, backend },
+      ),
+    );
     const term = y.mul(r).sum();
     loss = loss ? loss.add(term) : term;
   }

@@ -41,7 +41,12 @@ export function checkFused<A>(spec: CheckFusedSpec<A>): void {
         if (!wantGrad || (!yf.requiresGrad && !yr.requiresGrad)) continue;
         // One random cotangent for both: d/dx Σ r·y compares the whole vector–Jacobian product.
         const g = new Generator(7);
-        const r = noGrad(() => tensor(Float64Array.from({ length: yf.numel() }, () => 2 * g.nextFloat64() - 1), { shape: yf.shape }).to(dtype));
+        const r = noGrad(() =>
+          tensor(
+            Float64Array.from({ length: yf.numel() }, () => 2 * g.nextFloat64() - 1),
+            { shape: yf.shape },
+          ).to(dtype),
+        );
         if (yf.requiresGrad) yf.mul(r).sum().backward();
         if (yr.requiresGrad) yr.mul(r).sum().backward();
         // An input the graph never reached has no gradient, which counts as an all-zero one.

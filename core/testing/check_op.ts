@@ -71,7 +71,10 @@ export function fcParams(numRuns: number): fc.Parameters<unknown> {
   const env = typeof process === 'undefined' ? {} : process.env;
   const limit = env.FC_TIME_LIMIT_MS === undefined ? 120_000 : Number(env.FC_TIME_LIMIT_MS);
   // includeErrorInReport puts the failing check's own message (which value, which entry) in the report.
-  const params: fc.Parameters<unknown> = { numRuns: env.FC_NUM_RUNS ? Number(env.FC_NUM_RUNS) : numRuns, includeErrorInReport: true };
+  const params: fc.Parameters<unknown> = {
+    numRuns: env.FC_NUM_RUNS ? Number(env.FC_NUM_RUNS) : numRuns,
+    includeErrorInReport: true,
+  };
   if (limit > 0) Object.assign(params, { interruptAfterTimeLimit: limit, markInterruptAsFailure: true });
   if (env.FC_SEED) params.seed = Number(env.FC_SEED);
   return params;
@@ -130,14 +133,24 @@ export function assertClose(actual: Tensor, expected: NDArray, tol: Tolerance, l
 
 /** The element check both assertClose and assertTensorsClose use; throws listing the first mismatches. */
 export function assertValuesClose(
-  shape: readonly number[], values: ArrayLike<number>, expectedShape: readonly number[], expected: ArrayLike<number>, tol: Tolerance, label: string,
+  shape: readonly number[],
+  values: ArrayLike<number>,
+  expectedShape: readonly number[],
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  label: string,
 ): void {
   if (fmt(shape) !== fmt(expectedShape)) throw new Error(`${label}: shape ${fmt(shape)}, reference ${fmt(expectedShape)}`);
   const bad: string[] = [];
   for (let i = 0; i < expected.length; i++) {
     const [v, e] = [values[i], expected[i]];
-    const same = Number.isNaN(e) ? Number.isNaN(v) : !Number.isFinite(e) ? v === e : Math.abs(v - e) <= tol.atol + tol.rtol * Math.abs(e);
+    const same = Number.isNaN(e)
+      ? Number.isNaN(v)
+      : !Number.isFinite(e)
+        ? v === e
+        : Math.abs(v - e) <= tol.atol + tol.rtol * Math.abs(e);
     if (!same) bad.push(`[${i}] got ${v}, expected ${e}`);
   }
-  if (bad.length > 0) throw new Error(`${label}: ${bad.length} of ${values.length} values differ:\n  ${bad.slice(0, 8).join('\n  ')}`);
+  if (bad.length > 0)
+    throw new Error(`${label}: ${bad.length} of ${values.length} values differ:\n  ${bad.slice(0, 8).join('\n  ')}`);
 }

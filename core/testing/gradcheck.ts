@@ -31,7 +31,11 @@ export interface GradcheckResult {
  * Check d/dx of L = Σ r·fn(...inputs) for every input that requires grad (float64, cpu), against
  * (L(x+eps) − L(x−eps)) / 2eps per element. Throws with the worst mismatches when they differ.
  */
-export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(
+  fn: (...xs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  opts: GradcheckOptions = {},
+): GradcheckResult {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-4, seed = 0, name = 'gradcheck' } = opts;
   const wrt = inputs.flatMap((x, i) => (x.requiresGrad ? [i] : []));
   if (wrt.length === 0) throw new Error(`${name}: no input requires grad`);
@@ -40,11 +44,20 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tens
   const y0 = noGrad(() => fn(...inputs));
   if (y0.dtype !== 'float64') throw new Error(`${name}: fn must return float64 for a gradient check, got ${y0.dtype}`);
   const gen = new Generator(seed);
-  const r = tensor(Float64Array.from({ length: y0.numel() }, () => 2 * gen.nextFloat64() - 1), { shape: y0.shape });
-  const loss = (...xs: Tensor[]) => fn(...xs).mul(r).sum();
+  const r = tensor(
+    Float64Array.from({ length: y0.numel() }, () => 2 * gen.nextFloat64() - 1),
+    { shape: y0.shape },
+  );
+  const loss = (...xs: Tensor[]) =>
+    fn(...xs)
+      .mul(r)
+      .sum();
 
   const withSelected = (sel: Tensor[]) => inputs.map((x, i) => (wrt.includes(i) ? sel[wrt.indexOf(i)] : x));
-  const analytic = grad((...sel: Tensor[]) => loss(...withSelected(sel)), wrt.map((i) => inputs[i]));
+  const analytic = grad(
+    (...sel: Tensor[]) => loss(...withSelected(sel)),
+    wrt.map((i) => inputs[i]),
+  );
   const evalLoss = () => noGrad(() => loss(...inputs).itemSync());
 
   const failures: string[] = [];
@@ -53,7 +66,8 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tens
   wrt.forEach((inputIndex, k) => {
     const x = inputs[inputIndex];
     const g = analytic[k];
-    if (!shapesEqual(g.shape, x.shape)) throw new Error(`${name}: gradient of input ${inputIndex} is ${fmt(g.shape)}, input is ${fmt(x.shape)}`);
+    if (!shapesEqual(g.shape, x.shape))
+      throw new Error(`${name}: gradient of input ${inputIndex} is ${fmt(g.shape)}, input is ${fmt(x.shape)}`);
     const gv = g.dataSync();
     const storage = x.storage.data as Float64Array;
     forEachPosition(x, (p, pos) => {
@@ -73,7 +87,9 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tens
   });
   if (failures.length > 0) {
     const shapes = inputs.map((x) => fmt(x.shape)).join(', ');
-    throw new Error(`${name}: ${failures.length} of ${checked} gradient entries differ (inputs ${shapes}):\n  ${failures.slice(0, 8).join('\n  ')}`);
+    throw new Error(
+      `${name}: ${failures.length} of ${checked} gradient entries differ (inputs ${shapes}):\n  ${failures.slice(0, 8).join('\n  ')}`,
+    );
   }
   return { checked, maxAbsError };
 }
@@ -83,7 +99,9 @@ function checkInput(name: string, x: Tensor, i: number): void {
   if (x.storage.backend.name !== 'cpu') throw new Error(`${name}: input ${i} must be on the cpu backend`);
   if (!x.isLeaf) throw new Error(`${name}: input ${i} must be a leaf (use .detach().requiresGrad_())`);
   if (x.numel() > 0 && x.shape.some((d, a) => d > 1 && x.strides[a] === 0)) {
-    throw new Error(`${name}: input ${i} is an expanded view (stride 0): its elements alias, so they cannot be perturbed one at a time`);
+    throw new Error(
+      `${name}: input ${i} is an expanded view (stride 0): its elements alias, so they cannot be perturbed one at a time`,
+    );
   }
 }
 

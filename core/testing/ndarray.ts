@@ -88,7 +88,12 @@ export function alongAxis(a: NDArray, axis: number, f: (line: number[]) => numbe
   const lines = lineShape.reduce((x, y) => x * y, 1);
   for (let l = 0; l < lines; l++) {
     const base = multiIndex(lineShape, l);
-    const positions = Array.from({ length: a.shape[ax] }, (_, j) => flatIndex(a.shape, base.map((v, i) => (i === ax ? j : v))));
+    const positions = Array.from({ length: a.shape[ax] }, (_, j) =>
+      flatIndex(
+        a.shape,
+        base.map((v, i) => (i === ax ? j : v)),
+      ),
+    );
     const result = f(positions.map((p) => a.data[p]));
     positions.forEach((p, j) => (out[p] = result[j]));
   }

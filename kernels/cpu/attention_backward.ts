@@ -33,7 +33,18 @@ export interface AttnBackwardArgs extends AttnDims {
 }
 
 /** P = exp(S − lse) and dS = P ⊙ (dO·Vᵀ − D) for rows i0.. of head h against keys j0..; leaves P in S and dS in dS. */
-function probsAndGrads(a: AttnBackwardArgs, b: number, h: number, g: number, i0: number, rows: number, j0: number, cols: number, S: Float64Array, dS: Float64Array): void {
+function probsAndGrads(
+  a: AttnBackwardArgs,
+  b: number,
+  h: number,
+  g: number,
+  i0: number,
+  rows: number,
+  j0: number,
+  cols: number,
+  S: Float64Array,
+  dS: Float64Array,
+): void {
   const { NH, KVH, Tq, Tk, HS } = a;
   const qBase = ((b * NH + h) * Tq + i0) * HS;
   const kvBase = ((b * KVH + g) * Tk + j0) * HS;
@@ -108,8 +119,11 @@ export function attentionDqTask(a: AttnBackwardArgs, task: number): void {
   for (let i = 0; i < rows * HS; i++) a.grads[at + i] = dQ[i] * a.scale;
 }
 
-
-export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackward']> = (inputs, { causal, scale, offset, hasMask }, spec) => {
+export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackward']> = (
+  inputs,
+  { causal, scale, offset, hasMask },
+  spec,
+) => {
   const [q, k, v, out, lse, dout] = inputs;
   const dims = dimsOf(q, k, hasMask ? inputs[6] : null, causal, offset);
   const { B, NH, KVH, Tq, Tk, HS } = dims;
@@ -127,7 +141,8 @@ export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackwar
     const shared = { ...dims, mask: dims.mask && threaded ? asShared(dims.mask) : dims.mask };
     const lseIn = threaded ? asShared(lse.data) : lse.data;
     const job = { ...shared, scale, lse: lseIn, D, grads, dkOffset: B * NH * Tq * HS };
-    if (wasmAttentionBackward(q.data, k.data, v.data, dout.data, job, threaded)) return { data: grads, shape: spec.shape, dtype: spec.dtype };
+    if (wasmAttentionBackward(q.data, k.data, v.data, dout.data, job, threaded))
+      return { data: grads, shape: spec.shape, dtype: spec.dtype };
   }
   const args: AttnBackwardArgs = {
     ...dims,

@@ -25,12 +25,25 @@ export interface AttnDims {
   maskSQ: number;
 }
 
-export function dimsOf(q: Buf<TypedArray>, k: Buf<TypedArray>, mask: Buf<TypedArray> | null, causal: boolean, offset: number): AttnDims {
+export function dimsOf(
+  q: Buf<TypedArray>,
+  k: Buf<TypedArray>,
+  mask: Buf<TypedArray> | null,
+  causal: boolean,
+  offset: number,
+): AttnDims {
   const [B, NH, Tq, HS] = q.shape;
   const [, KVH, Tk] = k.shape;
   const [MB, MH, MQ] = mask ? mask.shape : [1, 1, 1];
   return {
-    B, NH, KVH, Tq, Tk, HS, causal, offset,
+    B,
+    NH,
+    KVH,
+    Tq,
+    Tk,
+    HS,
+    causal,
+    offset,
     mask: mask ? mask.data : null,
     maskSB: MB === 1 ? 0 : MH * MQ * Tk,
     maskSH: MH === 1 ? 0 : MQ * Tk,
@@ -49,7 +62,16 @@ export function toF64(a: TypedArray, scale: number, shared: boolean): Float64Arr
  * Finish a block of scores S[rows × cols] (rows i0.., keys j0..) for query head h of batch b: add the
  * mask and set −∞ where causality forbids (key j > offset + i).
  */
-export function maskBlock(d: AttnDims, S: Float32Array | Float64Array, b: number, h: number, i0: number, rows: number, j0: number, cols: number): void {
+export function maskBlock(
+  d: AttnDims,
+  S: Float32Array | Float64Array,
+  b: number,
+  h: number,
+  i0: number,
+  rows: number,
+  j0: number,
+  cols: number,
+): void {
   if (d.mask !== null) {
     const M = d.mask;
     for (let r = 0; r < rows; r++) {

@@ -7,7 +7,11 @@ import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
 import { allocFor } from './shared.js';
 
 /** Per-row loss lse − x[target] (0 for ignored rows), reduced by mean (over valid rows), sum or none. */
-export const crossEntropy: Kernel<TypedArray, KernelAttrs['crossEntropy']> = ([logits, targets], { ignoreIndex, reduction }, out) => {
+export const crossEntropy: Kernel<TypedArray, KernelAttrs['crossEntropy']> = (
+  [logits, targets],
+  { ignoreIndex, reduction },
+  out,
+) => {
   const [N, V] = logits.shape;
   const X = logits.data;
   const T = targets.data;
@@ -18,7 +22,8 @@ export const crossEntropy: Kernel<TypedArray, KernelAttrs['crossEntropy']> = ([l
   for (let r = 0; r < N; r++) {
     const t = T[r];
     if (t === ignoreIndex) continue;
-    if (t < 0 || t >= V) throw new Error(`crossEntropy: target ${t} in row ${r} is neither a class in [0, ${V}) nor ignoreIndex ${ignoreIndex}`);
+    if (t < 0 || t >= V)
+      throw new Error(`crossEntropy: target ${t} in row ${r} is neither a class in [0, ${V}) nor ignoreIndex ${ignoreIndex}`);
     const base = r * V;
     let m = -Infinity;
     let s = 0;

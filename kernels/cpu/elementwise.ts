@@ -39,23 +39,57 @@ function binary(loop: Loop2): Kernel<TypedArray, None> {
   };
 }
 
-export const neg = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = -x[i]; });
-export const abs = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); });
-export const sign = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]); });
-export const exp = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]); });
-export const log = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.log(x[i]); });
-export const sqrt = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); });
-export const rsqrt = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]); });
-export const sin = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]); });
-export const cos = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]); });
-export const tanh = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]); });
-export const sigmoid = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]); });
-export const relu = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0; });
-export const silu = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * sigmoidScalar(x[i]); });
-export const erfKernel = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = erf(x[i]); });
-export const square = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * x[i]; });
-export const reciprocal = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = 1 / x[i]; });
-export const logicalNot = unary((x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] === 0 ? 1 : 0; });
+export const neg = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = -x[i];
+});
+export const abs = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]);
+});
+export const sign = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]);
+});
+export const exp = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]);
+});
+export const log = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
+});
+export const sqrt = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
+});
+export const rsqrt = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]);
+});
+export const sin = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]);
+});
+export const cos = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]);
+});
+export const tanh = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]);
+});
+export const sigmoid = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]);
+});
+export const relu = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0;
+});
+export const silu = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = x[i] * sigmoidScalar(x[i]);
+});
+export const erfKernel = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = erf(x[i]);
+});
+export const square = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = x[i] * x[i];
+});
+export const reciprocal = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = 1 / x[i];
+});
+export const logicalNot = unary((x, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = x[i] === 0 ? 1 : 0;
+});
 
 export const gelu: Kernel<TypedArray, KernelAttrs['gelu']> = ([x], { approximate }, out) => {
   const dst = allocFor(out.dtype, x.data.length);
@@ -73,23 +107,53 @@ export const clamp: Kernel<TypedArray, KernelAttrs['clamp']> = ([x], { min, max 
   return make(out, dst);
 };
 
-export const add = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] + b[i]; });
-export const sub = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] - b[i]; });
-export const mul = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] * b[i]; });
+export const add = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] + b[i];
+});
+export const sub = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] - b[i];
+});
+export const mul = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] * b[i];
+});
 /** True division; the op layer admits floating dtypes only. */
-export const div = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] / b[i]; });
-export const pow = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], b[i]); });
+export const div = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] / b[i];
+});
+export const pow = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], b[i]);
+});
 // maximum/minimum propagate NaN, like torch.maximum (`v !== v` is the NaN test).
-export const maximum = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] > b[i] ? a[i] : b[i]; });
-export const minimum = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] < b[i] ? a[i] : b[i]; });
-export const eq = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] === b[i] ? 1 : 0; });
-export const ne = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] !== b[i] ? 1 : 0; });
-export const lt = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] < b[i] ? 1 : 0; });
-export const le = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] <= b[i] ? 1 : 0; });
-export const gt = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] > b[i] ? 1 : 0; });
-export const ge = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] >= b[i] ? 1 : 0; });
-export const logicalAnd = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] !== 0 && b[i] !== 0 ? 1 : 0; });
-export const logicalOr = binary((a, b, o, n) => { for (let i = 0; i < n; i++) o[i] = a[i] !== 0 || b[i] !== 0 ? 1 : 0; });
+export const maximum = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] > b[i] ? a[i] : b[i];
+});
+export const minimum = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] < b[i] ? a[i] : b[i];
+});
+export const eq = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] === b[i] ? 1 : 0;
+});
+export const ne = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] !== b[i] ? 1 : 0;
+});
+export const lt = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] < b[i] ? 1 : 0;
+});
+export const le = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] <= b[i] ? 1 : 0;
+});
+export const gt = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] > b[i] ? 1 : 0;
+});
+export const ge = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] >= b[i] ? 1 : 0;
+});
+export const logicalAnd = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] !== 0 && b[i] !== 0 ? 1 : 0;
+});
+export const logicalOr = binary((a, b, o, n) => {
+  for (let i = 0; i < n; i++) o[i] = a[i] !== 0 || b[i] !== 0 ? 1 : 0;
+});
 
 export const where: Kernel<TypedArray, None> = ([cond, a, b], _attrs, out) => {
   const c = cond!.data;

@@ -57,7 +57,13 @@ const bp = new Float64Array(KC * NC);
  * The tile size for a product: `max` (MC × NC here, the WebAssembly path passes its own), halved (the larger side first, down to 64) until there are at
  * least two tiles per thread — a 256×256 product is one MC×NC tile, which would leave a core idle.
  */
-export function tileSize(M: number, N: number, batch: number, threads: number, max = { mc: MC, nc: NC }): { mc: number; nc: number } {
+export function tileSize(
+  M: number,
+  N: number,
+  batch: number,
+  threads: number,
+  max = { mc: MC, nc: NC },
+): { mc: number; nc: number } {
   let [mc, nc] = [max.mc, max.nc];
   const tiles = () => batch * Math.ceil(M / mc) * Math.ceil(N / nc);
   while (tiles() < 2 * threads && (mc > 64 || nc > 64)) {
@@ -99,7 +105,16 @@ export function gemmTask(g: GemmArgs, task: number): void {
  * dst[s·kc + p·width + r] = src[off + (s + r)·sWide + p·sDeep], zero past `extent` — so the
  * micro-kernel reads both operands contiguously whatever their strides or transposition.
  */
-function pack(src: TypedArray, off: number, sWide: number, sDeep: number, extent: number, kc: number, width: number, dst: Float64Array): void {
+function pack(
+  src: TypedArray,
+  off: number,
+  sWide: number,
+  sDeep: number,
+  extent: number,
+  kc: number,
+  width: number,
+  dst: Float64Array,
+): void {
   for (let s = 0; s < extent; s += width) {
     const valid = Math.min(width, extent - s);
     for (let p = 0; p < kc; p++) {
@@ -114,27 +129,80 @@ function pack(src: TypedArray, off: number, sWide: number, sDeep: number, extent
  * C[0:mr, 0:nr] += A-sliver · B-sliver over kc. The 16 partial sums live in local variables (the
  * "registers"); each step loads 4 values of A and 4 of B and does 16 multiply-adds.
  */
-function micro4x4(A: Float64Array, a: number, B: Float64Array, b: number, kc: number, C: TypedArray, c: number, ldc: number, mr: number, nr: number): void {
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+function micro4x4(
+  A: Float64Array,
+  a: number,
+  B: Float64Array,
+  b: number,
+  kc: number,
+  C: TypedArray,
+  c: number,
+  ldc: number,
+  mr: number,
+  nr: number,
+): void {
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0;
+  let c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c13 = 0;
+  let c20 = 0,
+    c21 = 0,
+    c22 = 0,
+    c23 = 0;
+  let c30 = 0,
+    c31 = 0,
+    c32 = 0,
+    c33 = 0;
   for (let p = 0; p < kc; p++, a += MR, b += NR) {
-    const a0 = A[a], a1 = A[a + 1], a2 = A[a + 2], a3 = A[a + 3];
-    const b0 = B[b], b1 = B[b + 1], b2 = B[b + 2], b3 = B[b + 3];
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+    const a0 = A[a],
+      a1 = A[a + 1],
+      a2 = A[a + 2],
+      a3 = A[a + 3];
+    const b0 = B[b],
+      b1 = B[b + 1],
+      b2 = B[b + 2],
+      b3 = B[b + 3];
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+    c20 += a2 * b0;
+    c21 += a2 * b1;
+    c22 += a2 * b2;
+    c23 += a2 * b3;
+    c30 += a3 * b0;
+    c31 += a3 * b1;
+    c32 += a3 * b2;
+    c33 += a3 * b3;
   }
   if (mr === MR && nr === NR) {
-    C[c] += c00; C[c + 1] += c01; C[c + 2] += c02; C[c + 3] += c03;
+    C[c] += c00;
+    C[c + 1] += c01;
+    C[c + 2] += c02;
+    C[c + 3] += c03;
     c += ldc;
-    C[c] += c10; C[c + 1] += c11; C[c + 2] += c12; C[c + 3] += c13;
+    C[c] += c10;
+    C[c + 1] += c11;
+    C[c + 2] += c12;
+    C[c + 3] += c13;
     c += ldc;
-    C[c] += c20; C[c + 1] += c21; C[c + 2] += c22; C[c + 3] += c23;
+    C[c] += c20;
+    C[c + 1] += c21;
+    C[c + 2] += c22;
+    C[c + 3] += c23;
     c += ldc;
-    C[c] += c30; C[c + 1] += c31; C[c + 2] += c32; C[c + 3] += c33;
+    C[c] += c30;
+    C[c + 1] += c31;
+    C[c + 2] += c32;
+    C[c + 3] += c33;
     return;
   }
   // An edge tile: write back only the valid mr × nr corner.
@@ -165,7 +233,10 @@ export function gemvTask(g: GemmArgs, task: number): void {
     if (sBp === 1) {
       for (let j = 0; j < nc; j++) {
         const bj = bOff + (j0 + j) * sBj;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0;
         let p = 0;
         for (; p + 4 <= K; p += 4) {
           s0 += a[ai + p * sAp] * b[bj + p];
@@ -191,12 +262,7 @@ export function gemvTask(g: GemmArgs, task: number): void {
 
 let gemvRow = new Float64Array(GEMV_COLS);
 
-const ACT: ((x: number) => number)[] = [
-  (x) => x,
-  (x) => x * sigmoid(x),
-  (x) => gelu(x, 'none'),
-  (x) => gelu(x, 'tanh'),
-];
+const ACT: ((x: number) => number)[] = [(x) => x, (x) => x * sigmoid(x), (x) => gelu(x, 'none'), (x) => gelu(x, 'tanh')];
 
 /** c = act(c + bias[j]) + residual, over one finished tile; `pre` keeps the value before the activation. */
 export function epilogue(g: GemmArgs, cTile: number, mc: number, nc: number, j0: number): void {

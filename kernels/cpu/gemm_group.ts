@@ -44,7 +44,15 @@ export function gemmGroup(items: readonly GroupItem[]): void {
   const grouped =
     threads > 1 &&
     useWasm() &&
-    items.every((it) => it.out.dtype === 'float32' && it.a.shape[0]! >= WASM_MR && it.a.shape[1]! > 0 && isShared(it.into) && isShared(it.a.data) && isShared(it.b.data)) &&
+    items.every(
+      (it) =>
+        it.out.dtype === 'float32' &&
+        it.a.shape[0]! >= WASM_MR &&
+        it.a.shape[1]! > 0 &&
+        isShared(it.into) &&
+        isShared(it.a.data) &&
+        isShared(it.b.data),
+    ) &&
     reserveBytes(threads * GEMM_THREAD_BYTES);
   if (!grouped) {
     for (const it of items) gemm(it.a, it.b, false, true, it.out, NO_EPILOGUE, it.into);
@@ -61,12 +69,25 @@ export function gemmGroup(items: readonly GroupItem[]): void {
     // Full-size tiles: the group, not the split of one product, gives the threads their work.
     const tiles = tileSize(M, N, 1, 1, { mc: WASM_MC, nc: WASM_NC });
     const part: WasmGemmArgs = {
-      a: it.a.data, b: it.b.data, c: it.into, M, N, K,
-      aOff: Int32Array.of(0), bOff: Int32Array.of(0),
-      sAi: K, sAp: 1, sBp: 1, sBj: K,
+      a: it.a.data,
+      b: it.b.data,
+      c: it.into,
+      M,
+      N,
+      K,
+      aOff: Int32Array.of(0),
+      bOff: Int32Array.of(0),
+      sAi: K,
+      sAp: 1,
+      sBp: 1,
+      sBj: K,
       ...tiles,
-      mTiles: Math.ceil(M / tiles.mc), nTiles: Math.ceil(N / tiles.nc),
-      bias: null, residual: null, activation: ACTIVATIONS.indexOf('none'), pre: null,
+      mTiles: Math.ceil(M / tiles.mc),
+      nTiles: Math.ceil(N / tiles.nc),
+      bias: null,
+      residual: null,
+      activation: ACTIVATIONS.indexOf('none'),
+      pre: null,
       wasm,
     };
     starts[i] = total;

@@ -18,13 +18,7 @@ function checkIndex(op: string, v: number, size: number): number {
  * Walk every element of `index` (shape S, same rank as x) and call `f(indexPos, xPos)` where xPos is
  * the position in x with coordinate `axis` replaced by the index value.
  */
-function forEachIndexed(
-  op: string,
-  x: CpuBuf,
-  index: CpuBuf,
-  axis: number,
-  f: (indexPos: number, xPos: number) => void,
-): void {
+function forEachIndexed(op: string, x: CpuBuf, index: CpuBuf, axis: number, f: (indexPos: number, xPos: number) => void): void {
   const ishape = index.shape;
   const xStrides = contiguousStrides(x.shape);
   const iStrides = contiguousStrides(ishape);

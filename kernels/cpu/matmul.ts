@@ -99,7 +99,15 @@ export const NO_EPILOGUE: Epilogue = { bias: null, residual: null, activation: '
  * activation, the pre-activation. `into`, when given, is a zero-filled array (e.g. one expert's rows of a
  * larger buffer) that receives C instead of a new allocation.
  */
-export function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, transB: boolean, out: OutSpec, ep: Epilogue, into?: TypedArray) {
+export function gemm(
+  a: Buf<TypedArray>,
+  b: Buf<TypedArray>,
+  transA: boolean,
+  transB: boolean,
+  out: OutSpec,
+  ep: Epilogue,
+  into?: TypedArray,
+) {
   const [M, N] = out.shape.slice(-2) as [number, number];
   const K = transA ? a.shape.at(-2)! : a.shape.at(-1)!;
   const outBatch = out.shape.slice(0, -2);
@@ -120,10 +128,21 @@ export function gemm(a: Buf<TypedArray>, b: Buf<TypedArray>, transA: boolean, tr
   const c = into && (!threaded || isShared(into)) ? into : alloc();
   const pre = ep.activation === 'none' ? null : alloc();
   const args: GemmArgs = {
-    a: share(a.data), b: share(b.data), c, M, N, K, aOff, bOff,
-    sAi: transA ? 1 : K, sAp: transA ? M : 1, sBp: transB ? 1 : N, sBj: transB ? K : 1,
+    a: share(a.data),
+    b: share(b.data),
+    c,
+    M,
+    N,
+    K,
+    aOff,
+    bOff,
+    sAi: transA ? 1 : K,
+    sAp: transA ? M : 1,
+    sBp: transB ? 1 : N,
+    sBj: transB ? K : 1,
     ...tiles,
-    mTiles: Math.ceil(M / tiles.mc), nTiles: vector ? Math.ceil(N / GEMV_COLS) : Math.ceil(N / tiles.nc),
+    mTiles: Math.ceil(M / tiles.mc),
+    nTiles: vector ? Math.ceil(N / GEMV_COLS) : Math.ceil(N / tiles.nc),
     bias: ep.bias ? share(ep.bias.data) : null,
     residual: ep.residual ? share(ep.residual.data) : null,
     activation: ACTIVATIONS.indexOf(ep.activation),

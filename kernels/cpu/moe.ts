@@ -44,7 +44,12 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
       live.map((e) => {
         const [o, c] = seg(e);
         const [w, into] = which === 'gate' ? [gateW, G] : [upW, U];
-        return { a: rows(xs, o, c, H, dt), b: expert(w, e), out: { shape: [c, I], dtype: dt }, into: into.subarray(o * I, (o + c) * I) };
+        return {
+          a: rows(xs, o, c, H, dt),
+          b: expert(w, e),
+          out: { shape: [c, I], dtype: dt },
+          into: into.subarray(o * I, (o + c) * I),
+        };
       }),
     ),
   );
@@ -53,7 +58,12 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
   gemmGroup(
     live.map((e) => {
       const [o, c] = seg(e);
-      return { a: rows(hidden, o, c, I, dt), b: expert(downW, e), out: { shape: [c, H], dtype: dt }, into: Y.subarray(o * H, (o + c) * H) };
+      return {
+        a: rows(hidden, o, c, I, dt),
+        b: expert(downW, e),
+        out: { shape: [c, H], dtype: dt },
+        into: Y.subarray(o * H, (o + c) * H),
+      };
     }),
   );
   // Combine: y[token] += weight · expert output, in expert order (as HF's index_add_ loop).
@@ -70,4 +80,3 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
     },
   };
 };
-

@@ -47,7 +47,15 @@ export const moeBackward: Kernel<TypedArray, KernelAttrs['moeBackward']> = (inpu
   for (const e of live) {
     const [o, c] = seg(e);
     const dYwE = rows(dYw, o, c, H, dt);
-    gemm(dYwE, rows(hidden, o, c, I, dt), true, false, { shape: [H, I], dtype: dt }, NO_EPILOGUE, dDown.subarray(e * H * I, (e + 1) * H * I));
+    gemm(
+      dYwE,
+      rows(hidden, o, c, I, dt),
+      true,
+      false,
+      { shape: [H, I], dtype: dt },
+      NO_EPILOGUE,
+      dDown.subarray(e * H * I, (e + 1) * H * I),
+    );
     gemm(dYwE, expert(downW, e), false, false, { shape: [c, I], dtype: dt }, NO_EPILOGUE, dHidden.subarray(o * I, (o + c) * I));
   }
   // SwiGLU: dg = dh·u·silu′(g), du = dh·silu(g)
@@ -59,7 +67,15 @@ export const moeBackward: Kernel<TypedArray, KernelAttrs['moeBackward']> = (inpu
     gemm(dGe, xe, true, false, { shape: [I, H], dtype: dt }, NO_EPILOGUE, dGate.subarray(e * I * H, (e + 1) * I * H));
     gemm(dUe, xe, true, false, { shape: [I, H], dtype: dt }, NO_EPILOGUE, dUp.subarray(e * I * H, (e + 1) * I * H));
     const viaGate = gemm(dGe, expert(gateW, e), false, false, { shape: [c, H], dtype: dt }, NO_EPILOGUE).c;
-    gemm(dUe, expert(upW, e), false, false, { shape: [c, H], dtype: dt }, { ...NO_EPILOGUE, residual: { data: viaGate, shape: [c, H], dtype: dt } }, dXs.subarray(o * H, (o + c) * H));
+    gemm(
+      dUe,
+      expert(upW, e),
+      false,
+      false,
+      { shape: [c, H], dtype: dt },
+      { ...NO_EPILOGUE, residual: { data: viaGate, shape: [c, H], dtype: dt } },
+      dXs.subarray(o * H, (o + c) * H),
+    );
   }
   // Each token's dx: its rows' dXs summed in row (= expert) order.
   scatterRows(dXs, plan, N, H, dx);

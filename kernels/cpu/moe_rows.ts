@@ -136,7 +136,12 @@ function run<A extends object>(job: TaskName, task: (a: A, t: number) => void, a
 export function gatherRows(x: Buf<TypedArray>, plan: MoePlan, H: number): TypedArray {
   const xs = allocFor(x.dtype, plan.A * H);
   const per = rowsPerTask(H);
-  run('moeGather', moeGatherTask, { x: x.data, xs, rowToken: asShared(plan.rowToken), H, A: plan.A, per }, Math.ceil(plan.A / per));
+  run(
+    'moeGather',
+    moeGatherTask,
+    { x: x.data, xs, rowToken: asShared(plan.rowToken), H, A: plan.A, per },
+    Math.ceil(plan.A / per),
+  );
   return xs;
 }
 
@@ -158,7 +163,15 @@ function tokenRowsOf(plan: MoePlan, N: number): { tokenStart: Int32Array; tokenR
 }
 
 /** y [N, H] += Σ over each token's rows of its routing weight · Y[row], in row order. */
-export function combineRows(Y: TypedArray, weights: TypedArray, plan: MoePlan, N: number, H: number, K: number, y: TypedArray): void {
+export function combineRows(
+  Y: TypedArray,
+  weights: TypedArray,
+  plan: MoePlan,
+  N: number,
+  H: number,
+  K: number,
+  y: TypedArray,
+): void {
   addTokenRows(Y, asShared(weights), plan, N, H, K, y);
 }
 
@@ -167,16 +180,45 @@ export function scatterRows(dXs: TypedArray, plan: MoePlan, N: number, H: number
   addTokenRows(dXs, null, plan, N, H, 1, dx);
 }
 
-function addTokenRows(Y: TypedArray, weights: TypedArray | null, plan: MoePlan, N: number, H: number, K: number, y: TypedArray): void {
+function addTokenRows(
+  Y: TypedArray,
+  weights: TypedArray | null,
+  plan: MoePlan,
+  N: number,
+  H: number,
+  K: number,
+  y: TypedArray,
+): void {
   const per = rowsPerTask(H * Math.max(1, plan.A / Math.max(1, N))); // a token has A/N rows on average
   const args = { Y, y, weights, ...tokenRowsOf(plan, N), rowSlot: asShared(plan.rowSlot), H, K, N, per };
   run('moeCombine', moeCombineTask, args, Math.ceil(N / per));
 }
 
 /** dYw = w·dy per row and dw = ⟨dy, Y⟩ per (token, slot), over every row. */
-export function rowGrads(dy: TypedArray, Y: TypedArray, weights: TypedArray, plan: MoePlan, H: number, K: number, dYw: TypedArray, dw: TypedArray): void {
+export function rowGrads(
+  dy: TypedArray,
+  Y: TypedArray,
+  weights: TypedArray,
+  plan: MoePlan,
+  H: number,
+  K: number,
+  dYw: TypedArray,
+  dw: TypedArray,
+): void {
   const per = rowsPerTask(2 * H);
-  const args = { dy, Y, weights: asShared(weights), rowToken: asShared(plan.rowToken), rowSlot: asShared(plan.rowSlot), dYw, dw, H, K, A: plan.A, per };
+  const args = {
+    dy,
+    Y,
+    weights: asShared(weights),
+    rowToken: asShared(plan.rowToken),
+    rowSlot: asShared(plan.rowSlot),
+    dYw,
+    dw,
+    H,
+    K,
+    A: plan.A,
+    per,
+  };
   run('moeRowGrad', moeRowGradTask, args, Math.ceil(plan.A / per));
 }
 

@@ -34,5 +34,11 @@ export function allocFor<D extends DType>(dtype: D, n: number): DTypeArrayMap[D]
 }
 
 function dtypeOf(a: TypedArray): DType {
-  return a instanceof Float32Array ? 'float32' : a instanceof Float64Array ? 'float64' : a instanceof Int32Array ? 'int32' : 'bool';
+  return a instanceof Float32Array
+    ? 'float32'
+    : a instanceof Float64Array
+      ? 'float64'
+      : a instanceof Int32Array
+        ? 'int32'
+        : 'bool';
 }

@@ -33,7 +33,13 @@ export function attnShape(q: GpuBuf, k: GpuBuf, mask: GpuBuf | null): AttnShape 
   const [, KVH, Tk] = k.shape as [number, number, number];
   const [MB, MH, MQ] = mask ? mask.shape : [1, 1, 1];
   return {
-    B, NH, KVH, Tq, Tk, HS, rep: NH / KVH,
+    B,
+    NH,
+    KVH,
+    Tq,
+    Tk,
+    HS,
+    rep: NH / KVH,
     mSB: MB === 1 ? 0 : MH! * MQ! * Tk,
     mSH: MH === 1 ? 0 : MQ! * Tk,
     mSQ: MQ === 1 ? 0 : Tk,
@@ -70,19 +76,27 @@ export const SCORE = `${divmod('row', 'j', 'this.thread.x', 'Tk')}
 /** The score kernels' shared parameter list. */
 export const SCORE_PARAMS = 'q, k, mask, NH, KVH, Tq, Tk, HS, rep, q0, Cq, scale, causal, offset, hasMask, mSB, mSH, mSQ';
 
-const SCORES = kernel('attentionScores', `function (${SCORE_PARAMS}) {
+const SCORES = kernel(
+  'attentionScores',
+  `function (${SCORE_PARAMS}) {
     ${SCORE}
     return s;
-  }`);
+  }`,
+);
 
 /** P = exp(S − lse) in place of the scores (one exp per score, not one per score and output column). */
-const PROBS = kernel('attentionProbsFromScores', `function (S, lse, Tk) {
+const PROBS = kernel(
+  'attentionProbsFromScores',
+  `function (S, lse, Tk) {
     ${divmod('row', 'j', 'this.thread.x', 'Tk')}
     return Math.exp(S[this.thread.x] - lse[row]);
-  }`);
+  }`,
+);
 
 /** out[row, d] = Σ_j P[row, j]·v[j, d], stopping at the last key causality allows. */
-const OUTPUT = kernel('attentionOutput', `function (P, v, NH, KVH, Tk, HS, rep, q0, Cq, causal, offset) {
+const OUTPUT = kernel(
+  'attentionOutput',
+  `function (P, v, NH, KVH, Tk, HS, rep, q0, Cq, causal, offset) {
     ${divmod('row', 'd', 'this.thread.x', 'HS')}
     ${divmod('bh', 'ci', 'row', 'Cq')}
     ${divmod('b', 'h', 'bh', 'NH')}
@@ -93,27 +107,55 @@ const OUTPUT = kernel('attentionOutput', `function (P, v, NH, KVH, Tk, HS, rep, 
     let acc = 0;
     for (let j = 0; j < end; j++) { acc = acc + P[row * Tk + j] * v[vb + j * HS]; }
     return acc;
-  }`);
+  }`,
+);
 
 /**
  * Write a chunk (rows q0..q0+Cq of each head) into the full [B·NH, Tq, W] array: chunk rows from
  * `chunk`, the rest from `prev` (or 0 for the first chunk).
  */
-export const PLACE = kernel('attentionPlace', `function (prev, chunk, Tq, W, q0, Cq, first) {
+export const PLACE = kernel(
+  'attentionPlace',
+  `function (prev, chunk, Tq, W, q0, Cq, first) {
     ${divmod('bhi', 'w', 'this.thread.x', 'W')}
     ${divmod('bh', 'i', 'bhi', 'Tq')}
     if (i >= q0 && i < q0 + Cq) { return chunk[(bh * Cq + i - q0) * W + w]; }
     if (first > 0) { return 0; }
     return prev[this.thread.x];
-  }`);
+  }`,
+);
 
 /** The scalar arguments of SCORE_PARAMS after q, k, mask, for the chunk at q0. */
 export function scoreArgs(s: AttnShape, a: AttentionAttrs, q0: number, cq: number): number[] {
-  return [s.NH, s.KVH, s.Tq, s.Tk, s.HS, s.rep, q0, cq, a.scale, a.causal ? 1 : 0, a.offset, a.hasMask ? 1 : 0, s.mSB, s.mSH, s.mSQ];
+  return [
+    s.NH,
+    s.KVH,
+    s.Tq,
+    s.Tk,
+    s.HS,
+    s.rep,
+    q0,
+    cq,
+    a.scale,
+    a.causal ? 1 : 0,
+    a.offset,
+    a.hasMask ? 1 : 0,
+    s.mSB,
+    s.mSH,
+    s.mSQ,
+  ];
 }
 
 /** Place a finished chunk into `full` (made on the first chunk); frees the chunk and the previous full array. */
-export function place(rt: Runtime, full: DeviceArray | null, chunk: DeviceArray, s: AttnShape, W: number, q0: number, cq: number): DeviceArray {
+export function place(
+  rt: Runtime,
+  full: DeviceArray | null,
+  chunk: DeviceArray,
+  s: AttnShape,
+  W: number,
+  q0: number,
+  cq: number,
+): DeviceArray {
   if (cq === s.Tq) return chunk;
   const next = rt.run(PLACE, s.B * s.NH * s.Tq * W, [full ?? rt.empty, chunk, s.Tq, W, q0, cq, full ? 0 : 1]);
   rt.memory.dispose(chunk);
@@ -131,11 +173,28 @@ export const attentionKernels: KernelGroup = (rt) => ({
     let lse: DeviceArray | null = null;
     for (let q0 = 0; q0 < s.Tq; q0 += cq) {
       const rows = Math.min(cq, s.Tq - q0);
-      const S = rt.run(SCORES, s.B * s.NH * rows * s.Tk, [q.data, k.data, mask ? mask.data : rt.empty, ...scoreArgs(s, attrs, q0, rows)]);
+      const S = rt.run(SCORES, s.B * s.NH * rows * s.Tk, [
+        q.data,
+        k.data,
+        mask ? mask.data : rt.empty,
+        ...scoreArgs(s, attrs, q0, rows),
+      ]);
       const l = rt.run(ROW_LSE, s.B * s.NH * rows, [S, s.Tk, 1]);
       const P = rt.run(PROBS, S.length, [S, l, s.Tk]);
       rt.memory.dispose(S);
-      const o = rt.run(OUTPUT, s.B * s.NH * rows * s.HS, [P, v.data, s.NH, s.KVH, s.Tk, s.HS, s.rep, q0, rows, attrs.causal ? 1 : 0, attrs.offset]);
+      const o = rt.run(OUTPUT, s.B * s.NH * rows * s.HS, [
+        P,
+        v.data,
+        s.NH,
+        s.KVH,
+        s.Tk,
+        s.HS,
+        s.rep,
+        q0,
+        rows,
+        attrs.causal ? 1 : 0,
+        attrs.offset,
+      ]);
       rt.memory.dispose(P);
       out = place(rt, out, o, s, s.HS, q0, rows);
       lse = place(rt, lse, l, s, 1, q0, rows);

@@ -10,30 +10,41 @@ import { attnShape, chunkRows, place, SCORE, SCORE_PARAMS, scoreArgs } from './a
 import { CAT2 } from './indexing.js';
 
 /** D_i = Σ_d dout_i·out_i per query row. */
-const ROW_D = kernel('attentionRowD', `function (dout, out, HS) {
+const ROW_D = kernel(
+  'attentionRowD',
+  `function (dout, out, HS) {
     const base = this.thread.x * HS;
     let s = 0;
     for (let d = 0; d < HS; d++) { s = s + dout[base + d] * out[base + d]; }
     return s;
-  }`);
+  }`,
+);
 
 /** P = exp(S − lse) for the chunk's scores. */
-const PROBS = kernel('attentionProbs', `function (${SCORE_PARAMS}, lse) {
+const PROBS = kernel(
+  'attentionProbs',
+  `function (${SCORE_PARAMS}, lse) {
     ${SCORE}
     return Math.exp(s - lse[grow]);
-  }`);
+  }`,
+);
 
 /** dS = P ⊙ (dO·vᵀ − D). */
-const DSCORES = kernel('attentionDScores', `function (${SCORE_PARAMS}, lse, dout, v, D) {
+const DSCORES = kernel(
+  'attentionDScores',
+  `function (${SCORE_PARAMS}, lse, dout, v, D) {
     ${SCORE}
     const p = Math.exp(s - lse[grow]);
     let dp = 0;
     for (let d2 = 0; d2 < HS; d2++) { dp = dp + dout[qb + d2] * v[kb + d2]; }
     return p * (dp - D[grow]);
-  }`);
+  }`,
+);
 
 /** The chunk's dQ rows: scale·Σ_j dS[row, j]·k[j]. */
-const DQ = kernel('attentionDq', `function (dS, k, NH, KVH, Tk, HS, rep, Cq, scale) {
+const DQ = kernel(
+  'attentionDq',
+  `function (dS, k, NH, KVH, Tk, HS, rep, Cq, scale) {
     ${divmod('row', 'd', 'this.thread.x', 'HS')}
     ${divmod('bh', 'ci', 'row', 'Cq')}
     ${divmod('b', 'h', 'bh', 'NH')}
@@ -42,13 +53,16 @@ const DQ = kernel('attentionDq', `function (dS, k, NH, KVH, Tk, HS, rep, Cq, sca
     let acc = 0;
     for (let j = 0; j < Tk; j++) { acc = acc + dS[row * Tk + j] * k[kb + j * HS]; }
     return acc * scale;
-  }`);
+  }`,
+);
 
 /**
  * [dK | dV] += this chunk's part: thread t < n gives dK[b, g, j, d] = scale·Σ_{h in group, i in chunk}
  * dS·q; thread n + t gives dV = Σ P·dO. `first` = 1 starts from zero instead of `prev`.
  */
-const DKV = kernel('attentionDkDv', `function (prev, dS, P, q, dout, NH, KVH, Tq, Tk, HS, rep, q0, Cq, scale, n, first) {
+const DKV = kernel(
+  'attentionDkDv',
+  `function (prev, dS, P, q, dout, NH, KVH, Tq, Tk, HS, rep, q0, Cq, scale, n, first) {
     const t = this.thread.x;
     let u = t;
     let isV = 0;
@@ -67,7 +81,8 @@ const DKV = kernel('attentionDkDv', `function (prev, dS, P, q, dout, NH, KVH, Tq
     }
     if (first > 0) { return acc; }
     return prev[t] + acc;
-  }`);
+  }`,
+);
 
 export const attentionBackwardKernels: KernelGroup = (rt) => ({
   attentionBackward: (inputs, attrs, spec) => {
@@ -87,7 +102,24 @@ export const attentionBackwardKernels: KernelGroup = (rt) => ({
       const P = rt.run(PROBS, n, [...scoreIns, lse.data]);
       const dS = rt.run(DSCORES, n, [...scoreIns, lse.data, dout.data, v.data, D]);
       const dqChunk = rt.run(DQ, s.B * s.NH * rows * s.HS, [dS, k.data, s.NH, s.KVH, s.Tk, s.HS, s.rep, rows, attrs.scale]);
-      const next = rt.run(DKV, 2 * nkv, [dkv ?? rt.empty, dS, P, q.data, dout.data, s.NH, s.KVH, s.Tq, s.Tk, s.HS, s.rep, q0, rows, attrs.scale, nkv, dkv ? 0 : 1]);
+      const next = rt.run(DKV, 2 * nkv, [
+        dkv ?? rt.empty,
+        dS,
+        P,
+        q.data,
+        dout.data,
+        s.NH,
+        s.KVH,
+        s.Tq,
+        s.Tk,
+        s.HS,
+        s.rep,
+        q0,
+        rows,
+        attrs.scale,
+        nkv,
+        dkv ? 0 : 1,
+      ]);
       for (const a of [P, dS, ...(dkv ? [dkv] : [])]) rt.memory.dispose(a);
       dkv = next;
       dq = place(rt, dq, dqChunk, s, s.HS, q0, rows);

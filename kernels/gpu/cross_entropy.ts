@@ -6,7 +6,9 @@
 import { divmod, kernel, launch, NEG, type KernelGroup } from './common.js';
 
 /** Row logsumexp, or 0 for an ignored row (same online pass as softmax's). */
-const LSE = kernel('crossEntropyLse', `function (x, targets, V, ignoreIndex) {
+const LSE = kernel(
+  'crossEntropyLse',
+  `function (x, targets, V, ignoreIndex) {
     const r = this.thread.x;
     if (targets[r] == ignoreIndex) { return 0; }
     const base = r * V;
@@ -17,30 +19,39 @@ const LSE = kernel('crossEntropyLse', `function (x, targets, V, ignoreIndex) {
       if (v > m) { s = s * Math.exp(m - v) + 1; m = v; } else { s = s + Math.exp(v - m); }
     }
     return m + Math.log(s);
-  }`);
+  }`,
+);
 
 /** Per-row loss lse − x[target]; 0 for ignored rows; NaN (√ of a negative) for a target out of range. */
-const LOSS = kernel('crossEntropyLoss', `function (x, targets, lse, V, ignoreIndex) {
+const LOSS = kernel(
+  'crossEntropyLoss',
+  `function (x, targets, lse, V, ignoreIndex) {
     const r = this.thread.x;
     const t = targets[r];
     if (t == ignoreIndex) { return 0; }
     if (t < 0 || t >= V) { return Math.sqrt(-1 - Math.abs(lse[r])); }
     return lse[r] - x[r * V + t];
-  }`);
+  }`,
+);
 
 /** One thread: the sum of the row losses (what = 0) or the number of counted rows (what = 1). */
-const TOTAL = kernel('crossEntropyTotal', `function (losses, targets, N, ignoreIndex, what) {
+const TOTAL = kernel(
+  'crossEntropyTotal',
+  `function (losses, targets, N, ignoreIndex, what) {
     let s = 0;
     for (let r = 0; r < N; r++) {
       if (what > 0) { if (targets[r] != ignoreIndex) { s = s + 1; } } else { s = s + losses[r]; }
     }
     return s;
-  }`);
+  }`,
+);
 
 const MEAN = kernel('crossEntropyMean', 'function (total, count) { return total[0] / count[0]; }');
 
 /** dlogits[r, j] = g_r·(exp(x − lse_r) − [j = target_r]), 0 on ignored rows; `mode` 0 none, 1 sum, 2 mean. */
-const BACKWARD = kernel('crossEntropyBackward', `function (x, targets, lse, count, dy, V, ignoreIndex, mode) {
+const BACKWARD = kernel(
+  'crossEntropyBackward',
+  `function (x, targets, lse, count, dy, V, ignoreIndex, mode) {
     ${divmod('r', 'j', 'this.thread.x', 'V')}
     const t = targets[r];
     if (t == ignoreIndex) { return 0; }
@@ -49,7 +60,8 @@ const BACKWARD = kernel('crossEntropyBackward', `function (x, targets, lse, coun
     if (mode == 2) { g = dy[0] / count[0]; }
     const p = g * Math.exp(x[this.thread.x] - lse[r]);
     return j == t ? p - g : p;
-  }`);
+  }`,
+);
 
 const MODE = { none: 0, sum: 1, mean: 2 } as const;
 
@@ -72,6 +84,15 @@ export const crossEntropyKernels: KernelGroup = (rt) => ({
   },
   crossEntropyBackward: ([logits, targets, lse, count, dy], { ignoreIndex, reduction }, out) => {
     const V = logits!.shape[1]!;
-    return launch(rt, BACKWARD, out, [logits!.data, targets!.data, lse!.data, count!.data, dy!.data, V, ignoreIndex, MODE[reduction]]);
+    return launch(rt, BACKWARD, out, [
+      logits!.data,
+      targets!.data,
+      lse!.data,
+      count!.data,
+      dy!.data,
+      V,
+      ignoreIndex,
+      MODE[reduction],
+    ]);
   },
 });

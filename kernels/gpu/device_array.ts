@@ -62,7 +62,10 @@ export class Memory {
   readonly #frames: DeviceArray[][] = [];
   readonly #registry: FinalizationRegistry<Cell>;
 
-  constructor(private readonly release: (value: DeviceObject) => void, private readonly defer: (fn: () => void) => void) {
+  constructor(
+    private readonly release: (value: DeviceObject) => void,
+    private readonly defer: (fn: () => void) => void,
+  ) {
     // Nothing can still read a collected handle's buffer (queued work holds its handles), so the
     // backstop frees at once.
     this.#registry = new FinalizationRegistry((cell) => {
@@ -136,6 +139,12 @@ export class Memory {
    * totals: handles ever made, released by dispose/scope, and freed by the finalizer backstop.
    */
   stats(): MemoryStats {
-    return { buffers: this.#live, bytes: this.#bytes, allocated: this.#allocated, disposed: this.#disposed, finalized: this.#finalized };
+    return {
+      buffers: this.#live,
+      bytes: this.#bytes,
+      allocated: this.#allocated,
+      disposed: this.#disposed,
+      finalized: this.#finalized,
+    };
   }
 }

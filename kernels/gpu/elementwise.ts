@@ -28,8 +28,10 @@ const ERF = (x: string, y: string) => `const ax_${y} = Math.abs(${x});
 /** The activations linear fuses: statements declaring `y` from `x`. */
 export const ACTIVATION = {
   silu: (y: string) => `const ${y} = x * ${SIGMOID('x')};`,
-  gelu: (y: string) => `const u_${y} = x * 0.7071067811865476; ${ERF(`u_${y}`, `erf_${y}`)} const ${y} = 0.5 * x * (1 + erf_${y});`,
-  gelu_tanh: (y: string) => `const u_${y} = 0.7978845608028654 * (x + 0.044715 * x * x * x); ${TANH(`u_${y}`, `t_${y}`)} const ${y} = 0.5 * x * (1 + t_${y});`,
+  gelu: (y: string) =>
+    `const u_${y} = x * 0.7071067811865476; ${ERF(`u_${y}`, `erf_${y}`)} const ${y} = 0.5 * x * (1 + erf_${y});`,
+  gelu_tanh: (y: string) =>
+    `const u_${y} = 0.7978845608028654 * (x + 0.044715 * x * x * x); ${TANH(`u_${y}`, `t_${y}`)} const ${y} = 0.5 * x * (1 + t_${y});`,
 };
 
 /** Unary maps: statements ending in `return` of the value for input `x`. */
@@ -92,7 +94,8 @@ const BINARY: Record<string, string> = {
 };
 
 const unarySource = (name: string) => kernel(name, `function (xs) { const x = xs[this.thread.x]; ${UNARY[name]} }`);
-const binarySource = (name: string) => kernel(name, `function (as, bs, inf) { const a = as[this.thread.x]; const b = bs[this.thread.x]; ${BINARY[name]} }`);
+const binarySource = (name: string) =>
+  kernel(name, `function (as, bs, inf) { const a = as[this.thread.x]; const b = bs[this.thread.x]; ${BINARY[name]} }`);
 
 const WHERE = kernel('where', 'function (c, a, b) { const i = this.thread.x; return c[i] != 0 ? a[i] : b[i]; }');
 
@@ -122,19 +125,60 @@ const CONTIGUOUS = kernel(
 );
 
 export const elementwiseKernels: KernelGroup = (rt) => {
-  const one = (k: KernelSource) => ([x]: readonly GpuBuf[], _a: unknown, out: Parameters<typeof launch>[2]) => launch(rt, k, out, [x.data]);
-  const two = (k: KernelSource) => ([a, b]: readonly GpuBuf[], _a: unknown, out: Parameters<typeof launch>[2]) => launch(rt, k, out, [a.data, b.data, Infinity]);
+  const one =
+    (k: KernelSource) =>
+    ([x]: readonly GpuBuf[], _a: unknown, out: Parameters<typeof launch>[2]) =>
+      launch(rt, k, out, [x.data]);
+  const two =
+    (k: KernelSource) =>
+    ([a, b]: readonly GpuBuf[], _a: unknown, out: Parameters<typeof launch>[2]) =>
+      launch(rt, k, out, [a.data, b.data, Infinity]);
   const table: GpuKernels = {
     contiguous: ([x], { strides, offset }: KernelAttrs['contiguous'], out) =>
       launch(rt, CONTIGUOUS, out, [x.data, hostArray(out.shape), hostArray(strides), out.shape.length, offset]),
-    cast: ([x], _a, out) => launch(rt, unarySource(out.dtype === 'int32' ? 'cast_int32' : out.dtype === 'bool' ? 'cast_bool' : 'copy'), out, [x.data]),
+    cast: ([x], _a, out) =>
+      launch(rt, unarySource(out.dtype === 'int32' ? 'cast_int32' : out.dtype === 'bool' ? 'cast_bool' : 'copy'), out, [x.data]),
     gelu: ([x], { approximate }, out) => launch(rt, unarySource(`gelu_${approximate}`), out, [x.data]),
     clamp: ([x], { min, max }, out) => launch(rt, CLAMP, out, [x.data, finite(min), finite(max)]),
     where: ([c, a, b], _a, out) => launch(rt, WHERE, out, [c.data, a.data, b.data]),
   };
-  const unaryKeys = ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'silu', 'erf', 'square', 'reciprocal', 'logicalNot'] as const;
+  const unaryKeys = [
+    'neg',
+    'abs',
+    'sign',
+    'exp',
+    'log',
+    'sqrt',
+    'rsqrt',
+    'sin',
+    'cos',
+    'tanh',
+    'sigmoid',
+    'relu',
+    'silu',
+    'erf',
+    'square',
+    'reciprocal',
+    'logicalNot',
+  ] as const;
   for (const key of unaryKeys) table[key] = one(unarySource(key));
-  const binaryKeys = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr'] as const;
+  const binaryKeys = [
+    'add',
+    'sub',
+    'mul',
+    'div',
+    'pow',
+    'maximum',
+    'minimum',
+    'eq',
+    'ne',
+    'lt',
+    'le',
+    'gt',
+    'ge',
+    'logicalAnd',
+    'logicalOr',
+  ] as const;
   for (const key of binaryKeys) table[key] = two(binarySource(key));
   return table;
 };

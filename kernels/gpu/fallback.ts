@@ -24,12 +24,19 @@ const IN_PLACE: Partial<Record<KernelName, readonly number[]>> = { adamw: [0, 2,
 const AUX: Partial<Record<KernelName, (ins: readonly GpuBuf[], attrs: never, out: OutSpec) => Record<string, OutSpec>>> = {
   linear: (_ins, a: { activation: string }, out): Record<string, OutSpec> => (a.activation === 'none' ? {} : { pre: out }),
   rmsNorm: ([x], _a, out) => ({ rstd: { shape: [x!.shape.at(-1) ? sizeOf(x!.shape) / x!.shape.at(-1)! : 0], dtype: out.dtype } }),
-  crossEntropy: ([logits], _a, out) => ({ lse: { shape: [logits!.shape[0]!], dtype: out.dtype }, count: { shape: [], dtype: out.dtype } }),
+  crossEntropy: ([logits], _a, out) => ({
+    lse: { shape: [logits!.shape[0]!], dtype: out.dtype },
+    count: { shape: [], dtype: out.dtype },
+  }),
   attention: ([q], _a, out) => ({ lse: { shape: q!.shape.slice(0, 3), dtype: out.dtype } }),
 };
 
 /** The complete table: each GPU kernel, and for every key it lacks, the CPU kernel behind a host round trip. */
-export function withFallback(rt: Runtime, gpu: GpuKernels, warn: (key: KernelName) => void): { kernels: KernelTable<DeviceArray>; fallbacks: KernelName[] } {
+export function withFallback(
+  rt: Runtime,
+  gpu: GpuKernels,
+  warn: (key: KernelName) => void,
+): { kernels: KernelTable<DeviceArray>; fallbacks: KernelName[] } {
   const kernels = {} as Record<KernelName, AnyKernel>;
   const fallbacks: KernelName[] = [];
   for (const key of Object.keys(cpu.kernels) as KernelName[]) {
@@ -59,16 +66,25 @@ function hostKernel(rt: Runtime, key: KernelName, cpuKernel: CpuKernel): AnyKern
     const fresh = names.map((n) => (n === 'out' && inPlace.length > 0 ? ins[0]!.data : rt.alloc(sizeOf(spec[n]!.shape))));
     const updated = inPlace.map((i) => ins[i]!.data);
     const targets = inPlace.length > 0 ? updated : fresh;
-    rt.hostWork(targets, ins.map((b) => b.data), (values) => {
-      const host: Buf<TypedArray>[] = ins.map((b, i) => ({ data: fromF32(values[i]!, b.dtype), shape: b.shape, dtype: b.dtype }));
-      const r = cpuKernel(host, attrs, out) as Buf<TypedArray> | KernelOutput<TypedArray>;
-      if (inPlace.length > 0) return inPlace.map((i) => Float32Array.from(host[i]!.data));
-      const bufs: Record<string, Buf<TypedArray>> = 'aux' in r ? { out: r.out, ...r.aux } : { out: r };
-      for (const n of Object.keys(bufs)) {
-        if (!(n in spec)) throw new Error(`gpu: the CPU fallback for '${key}' returned aux '${n}', which fallback.ts does not list`);
-      }
-      return names.map((n) => Float32Array.from(bufs[n]!.data));
-    });
+    rt.hostWork(
+      targets,
+      ins.map((b) => b.data),
+      (values) => {
+        const host: Buf<TypedArray>[] = ins.map((b, i) => ({
+          data: fromF32(values[i]!, b.dtype),
+          shape: b.shape,
+          dtype: b.dtype,
+        }));
+        const r = cpuKernel(host, attrs, out) as Buf<TypedArray> | KernelOutput<TypedArray>;
+        if (inPlace.length > 0) return inPlace.map((i) => Float32Array.from(host[i]!.data));
+        const bufs: Record<string, Buf<TypedArray>> = 'aux' in r ? { out: r.out, ...r.aux } : { out: r };
+        for (const n of Object.keys(bufs)) {
+          if (!(n in spec))
+            throw new Error(`gpu: the CPU fallback for '${key}' returned aux '${n}', which fallback.ts does not list`);
+        }
+        return names.map((n) => Float32Array.from(bufs[n]!.data));
+      },
+    );
     const wrap = (i: number): GpuBuf => ({ data: fresh[i]!, shape: spec[names[i]!]!.shape, dtype: spec[names[i]!]!.dtype });
     if (names.length === 1) return wrap(0);
     const aux: Record<string, GpuBuf> = {};

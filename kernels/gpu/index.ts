@@ -47,13 +47,17 @@ export async function createGpuBackend(opts: GpuBackendOptions = {}): Promise<Gp
   if (bound.length > 0) {
     rt.destroy();
     // Their aux 'plan' is data-sized and laid out differently on each backend (moe.ts).
-    throw new Error(`gpu: '${bound.join("', '")}' cannot fall back to the CPU: the MoE plan that 'moe' hands to 'moeBackward' is backend-specific and sized by the routing`);
+    throw new Error(
+      `gpu: '${bound.join("', '")}' cannot fall back to the CPU: the MoE plan that 'moe' hands to 'moeBackward' is backend-specific and sized by the routing`,
+    );
   }
   for (const key of opts.without ?? []) delete table[key];
   const name = `gpu:${rt.mode}`;
   const warn = opts.onFallback ?? ((m: string) => console.warn(m));
   const { kernels, fallbacks } = withFallback(rt, table, (key) =>
-    warn(`llmjp4 ${name}: no GPU kernel for '${key}'; it runs on the CPU (inputs copied to the host and the result back) — see fallbacks`),
+    warn(
+      `llmjp4 ${name}: no GPU kernel for '${key}'; it runs on the CPU (inputs copied to the host and the result back) — see fallbacks`,
+    ),
   );
   const backend: GpuBackend = {
     name,
@@ -69,7 +73,9 @@ export async function createGpuBackend(opts: GpuBackendOptions = {}): Promise<Gp
     destroy: () => rt.destroy(),
   };
   // Only the synchronous modes can answer dataSync(); webgpu reads through a Promise.
-  if (!rt.async) (backend as { readSync?: (buf: Buf<DeviceArray>) => TypedArray }).readSync = (buf) => fromF32(rt.readSync(buf.data), buf.dtype);
+  if (!rt.async)
+    (backend as { readSync?: (buf: Buf<DeviceArray>) => TypedArray }).readSync = (buf) =>
+      fromF32(rt.readSync(buf.data), buf.dtype);
   return backend;
 }
 
@@ -87,12 +93,18 @@ function memoryOf(rt: Runtime): BackendMemory<DeviceArray> {
 /** Host data to float32, refusing what float32 cannot hold exactly. */
 function toF32(data: TypedArray, dtype: DType): Float32Array {
   if (dtype === 'float64') {
-    throw new Error('gpu: float64 tensors are not supported (gpu.js computes in float32); keep float64 work, such as gradient checks, on the cpu backend');
+    throw new Error(
+      'gpu: float64 tensors are not supported (gpu.js computes in float32); keep float64 work, such as gradient checks, on the cpu backend',
+    );
   }
-  if (data.length > MAX_ELEMENTS) throw new Error(`gpu: ${data.length} elements exceed the backend's limit of 2^24 = ${MAX_ELEMENTS} per tensor`);
+  if (data.length > MAX_ELEMENTS)
+    throw new Error(`gpu: ${data.length} elements exceed the backend's limit of 2^24 = ${MAX_ELEMENTS} per tensor`);
   if (dtype === 'int32') {
     for (let i = 0; i < data.length; i++) {
-      if (Math.abs(data[i]!) > MAX_ELEMENTS) throw new Error(`gpu: int32 value ${data[i]} is beyond ±2^24, which the float32 storage of the gpu backend cannot hold exactly`);
+      if (Math.abs(data[i]!) > MAX_ELEMENTS)
+        throw new Error(
+          `gpu: int32 value ${data[i]} is beyond ±2^24, which the float32 storage of the gpu backend cannot hold exactly`,
+        );
     }
   }
   // A float32 array is taken over as it is (upload owns its argument); others are converted.

@@ -11,7 +11,9 @@ import { divmod, hostArray, kernel, launch, type GpuBuf, type KernelGroup } from
  * out[p] = x at p's coordinates (by the index shape) with coordinate `axis` replaced by index[p].
  * `ishape`/`xstrides` are small host arrays; `rank` ≥ 1.
  */
-const GATHER = kernel('gather', `function (x, index, ishape, xstrides, rank, axis, size, bad) {
+const GATHER = kernel(
+  'gather',
+  `function (x, index, ishape, xstrides, rank, axis, size, bad) {
     let rem = this.thread.x;
     let pos = 0;
     let ok = 1;
@@ -30,13 +32,16 @@ const GATHER = kernel('gather', `function (x, index, ishape, xstrides, rank, axi
     }
     if (ok == 0) { return bad; }
     return x[pos];
-  }`);
+  }`,
+);
 
 /**
  * out[q] = x[q] + Σ src[p] over index positions p that share q's other coordinates (those within the
  * index shape) and whose index value is q's coordinate along `axis`.
  */
-const SCATTER_ADD = kernel('scatterAdd', `function (x, index, src, xshape, ishape, istrides, rank, axis, bad) {
+const SCATTER_ADD = kernel(
+  'scatterAdd',
+  `function (x, index, src, xshape, ishape, istrides, rank, axis, bad) {
     let rem = this.thread.x;
     let base = 0;
     let target = 0;
@@ -62,19 +67,25 @@ const SCATTER_ADD = kernel('scatterAdd', `function (x, index, src, xshape, ishap
       }
     }
     return s;
-  }`);
+  }`,
+);
 
 /** out[o, k, i] = x[o, index[k], i]. */
-const INDEX_SELECT = kernel('indexSelect', `function (x, index, K, size, inner, bad) {
+const INDEX_SELECT = kernel(
+  'indexSelect',
+  `function (x, index, K, size, inner, bad) {
     ${divmod('ok', 'i', 'this.thread.x', 'inner')}
     ${divmod('o', 'k', 'ok', 'K')}
     const row = index[k];
     if (row < 0 || row >= size) { return bad; }
     return x[(o * size + row) * inner + i];
-  }`);
+  }`,
+);
 
 /** out[o, r, i] = x[o, r, i] + Σ_{k: index[k] = r} src[o, k, i]. */
-const INDEX_ADD = kernel('indexAdd', `function (x, index, src, K, size, inner, bad) {
+const INDEX_ADD = kernel(
+  'indexAdd',
+  `function (x, index, src, K, size, inner, bad) {
     ${divmod('or', 'i', 'this.thread.x', 'inner')}
     ${divmod('o', 'r', 'or', 'size')}
     let s = x[this.thread.x];
@@ -84,19 +95,42 @@ const INDEX_ADD = kernel('indexAdd', `function (x, index, src, K, size, inner, b
       if (v == r) { s = s + src[(o * K + k) * inner + i]; }
     }
     return s;
-  }`);
+  }`,
+);
 
 /** Two arrays side by side along an axis, each viewed as [outer, width]. */
-export const CAT2 = kernel('cat', `function (a, b, wa, wb) {
+export const CAT2 = kernel(
+  'cat',
+  `function (a, b, wa, wb) {
     ${divmod('o', 'c', 'this.thread.x', 'wa + wb')}
     return c < wa ? a[o * wa + c] : b[o * wb + c - wa];
-  }`);
+  }`,
+);
 
 export const indexingKernels: KernelGroup = (rt) => ({
   gather: ([x, index], { axis }, out) =>
-    launch(rt, GATHER, out, [x!.data, index!.data, hostArray(index!.shape), hostArray(contiguousStrides(x!.shape)), index!.shape.length, axis, x!.shape[axis]!, NaN]),
+    launch(rt, GATHER, out, [
+      x!.data,
+      index!.data,
+      hostArray(index!.shape),
+      hostArray(contiguousStrides(x!.shape)),
+      index!.shape.length,
+      axis,
+      x!.shape[axis]!,
+      NaN,
+    ]),
   scatterAdd: ([x, index, src], { axis }, out) =>
-    launch(rt, SCATTER_ADD, out, [x!.data, index!.data, src!.data, hostArray(x!.shape), hostArray(index!.shape), hostArray(contiguousStrides(index!.shape)), x!.shape.length, axis, NaN]),
+    launch(rt, SCATTER_ADD, out, [
+      x!.data,
+      index!.data,
+      src!.data,
+      hostArray(x!.shape),
+      hostArray(index!.shape),
+      hostArray(contiguousStrides(index!.shape)),
+      x!.shape.length,
+      axis,
+      NaN,
+    ]),
   indexSelect: ([x, index], { axis }, out) => {
     const [, size, inner] = splitAt(x!.shape, axis);
     return launch(rt, INDEX_SELECT, out, [x!.data, index!.data, index!.data.length, size, inner, NaN]);

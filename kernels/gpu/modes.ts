@@ -19,7 +19,8 @@ const PROBE = { name: 'probe', source: 'function (x, s) { return x[this.thread.x
 
 /** Open `mode`: a Runtime that has already run a kernel correctly. Throws with the reason otherwise. */
 export async function openMode(mode: GpuMode): Promise<Runtime> {
-  if (!GPU_MODES.includes(mode)) throw new Error(`gpu: mode '${mode}' does not exist here; choose one of ${GPU_MODES.join(', ')} or auto`);
+  if (!GPU_MODES.includes(mode))
+    throw new Error(`gpu: mode '${mode}' does not exist here; choose one of ${GPU_MODES.join(', ')} or auto`);
   let rt: Runtime | null = null;
   try {
     const gpujs = await loadGpuJs();

@@ -27,7 +27,14 @@ export interface PlanLayout {
 export function planLayout(E: number, NK: number): PlanLayout {
   const offsets = 2;
   const rowToken = offsets + E + 1;
-  return { offsets, rowToken, rowSlot: rowToken + NK, rowExpert: rowToken + 2 * NK, tokenRow: rowToken + 3 * NK, length: rowToken + 4 * NK };
+  return {
+    offsets,
+    rowToken,
+    rowSlot: rowToken + NK,
+    rowExpert: rowToken + 2 * NK,
+    tokenRow: rowToken + 3 * NK,
+    length: rowToken + 4 * NK,
+  };
 }
 
 /**
@@ -76,7 +83,9 @@ export function uploadPlan(rt: Runtime, indices: DeviceArray, N: number, K: numb
  * Σ_p a[src, p]·w[e, o, p], where e = rowExpert[r] and src = rowToken[r] when `gather` (x is read
  * by token, the dispatch gather fused into the matmul) or r itself. Rows ≥ A give 0.
  */
-export const MOE_ROWS = kernel('moeRows', `function (a, w, plan, gather, P, O, rowToken, rowExpert) {
+export const MOE_ROWS = kernel(
+  'moeRows',
+  `function (a, w, plan, gather, P, O, rowToken, rowExpert) {
     ${divmod('r', 'o', 'this.thread.x', 'O')}
     if (r >= plan[1]) { return 0; }
     const e = plan[rowExpert + r];
@@ -87,10 +96,13 @@ export const MOE_ROWS = kernel('moeRows', `function (a, w, plan, gather, P, O, r
     let s = 0;
     for (let p = 0; p < P; p++) { s = s + a[a0 + p] * w[w0 + p]; }
     return s;
-  }`);
+  }`,
+);
 
 /** y[n, d] = Σ_j weights[n, j]·Y[tokenRow[n, j], d] over the slots that were kept (gather-style: no atomics). */
-const COMBINE = kernel('moeCombine', `function (Y, weights, plan, K, H, tokenRow) {
+const COMBINE = kernel(
+  'moeCombine',
+  `function (Y, weights, plan, K, H, tokenRow) {
     ${divmod('n', 'd', 'this.thread.x', 'H')}
     let s = 0;
     for (let j = 0; j < K; j++) {
@@ -98,10 +110,21 @@ const COMBINE = kernel('moeCombine', `function (Y, weights, plan, K, H, tokenRow
       if (row >= 0) { s = s + weights[n * K + j] * Y[row * H + d]; }
     }
     return s;
-  }`);
+  }`,
+);
 
 /** G = x_sorted·gate[e]ᵀ, U = x_sorted·up[e]ᵀ [NK, I], each row by its own expert. */
-export function gateUp(rt: Runtime, x: DeviceArray, gate: DeviceArray, up: DeviceArray, plan: DeviceArray, NK: number, H: number, I: number, L: PlanLayout): { G: DeviceArray; U: DeviceArray } {
+export function gateUp(
+  rt: Runtime,
+  x: DeviceArray,
+  gate: DeviceArray,
+  up: DeviceArray,
+  plan: DeviceArray,
+  NK: number,
+  H: number,
+  I: number,
+  L: PlanLayout,
+): { G: DeviceArray; U: DeviceArray } {
   const args = (w: DeviceArray) => [x, w, plan, 1, H, I, L.rowToken, L.rowExpert];
   return { G: rt.run(MOE_ROWS, NK * I, args(gate)), U: rt.run(MOE_ROWS, NK * I, args(up)) };
 }

@@ -11,7 +11,9 @@ import { planLayout } from './moe.js';
 import { SWIGLU, SWIGLU_BACKWARD } from './swiglu.js';
 
 /** dHidden[r, i] = w_r·Σ_d dy[token_r, d]·down[e_r, d, i] (w_r the row's routing weight); rows ≥ A give 0. */
-const DHIDDEN = kernel('moeDHidden', `function (dy, weights, down, plan, K, H, I, rowToken, rowSlot, rowExpert) {
+const DHIDDEN = kernel(
+  'moeDHidden',
+  `function (dy, weights, down, plan, K, H, I, rowToken, rowSlot, rowExpert) {
     ${divmod('r', 'i', 'this.thread.x', 'I')}
     if (r >= plan[1]) { return 0; }
     const tok = plan[rowToken + r];
@@ -20,14 +22,17 @@ const DHIDDEN = kernel('moeDHidden', `function (dy, weights, down, plan, K, H, I
     let s = 0;
     for (let d = 0; d < H; d++) { s = s + dy[tok * H + d] * down[(e * H + d) * I + i]; }
     return w * s;
-  }`);
+  }`,
+);
 
 /**
  * [dx | dweights] (dGU is the SwiGLU backward [dG | dU] of the sorted rows, each N·K·I long):
  *   dx[n, h]       = Σ_{kept slots j} Σ_i dG[row, i]·gate[e, i, h] + dU[row, i]·up[e, i, h]
  *   dweights[n, j] = ⟨dy[n], Y[row]⟩ (0 for a dropped slot)
  */
-const TOKEN_GRADS = kernel('moeTokenGrads', `function (dGU, gate, up, plan, dy, Y, N, H, K, I, NK, rowExpert, tokenRow) {
+const TOKEN_GRADS = kernel(
+  'moeTokenGrads',
+  `function (dGU, gate, up, plan, dy, Y, N, H, K, I, NK, rowExpert, tokenRow) {
     const t = this.thread.x;
     if (t < N * H) {
       ${divmod('n', 'h', 't', 'H')}
@@ -51,14 +56,17 @@ const TOKEN_GRADS = kernel('moeTokenGrads', `function (dGU, gate, up, plan, dy, 
     let sw = 0;
     for (let d = 0; d < H; d++) { sw = sw + dy[an * H + d] * Y[arow * H + d]; }
     return sw;
-  }`);
+  }`,
+);
 
 /**
  * [dgate | dup | ddown], each a sum over the expert's segment of sorted rows (none: exactly 0):
  *   dgate[e, i, h] = Σ_r dG[r, i]·x[token_r, h]   (dup: the same with dU)
  *   ddown[e, h, i] = Σ_r w_r·dy[token_r, h]·hidden[r, i]
  */
-const EXPERT_GRADS = kernel('moeExpertGrads', `function (dGU, x, plan, weights, dy, hidden, H, K, E, I, NK, offsets, rowToken, rowSlot) {
+const EXPERT_GRADS = kernel(
+  'moeExpertGrads',
+  `function (dGU, x, plan, weights, dy, hidden, H, K, E, I, NK, offsets, rowToken, rowSlot) {
     const t = this.thread.x;
     const nE = E * I * H;
     if (t < 2 * nE) {
@@ -88,24 +96,76 @@ const EXPERT_GRADS = kernel('moeExpertGrads', `function (dGU, x, plan, weights, 
       sd = sd + weights[dt * K + plan[rowSlot + dr]] * dy[dt * H + dd] * hidden[dr * I + di];
     }
     return sd;
-  }`);
+  }`,
+);
 
 export const moeBackwardKernels: KernelGroup = (rt) => ({
   moeBackward: (inputs, _attrs, spec) => {
-    const [x, weights, gate, up, down, plan, G, U, Y, dy] = inputs as [GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf, GpuBuf];
+    const [x, weights, gate, up, down, plan, G, U, Y, dy] = inputs as [
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+      GpuBuf,
+    ];
     const [N, H] = x.shape as [number, number];
     const K = weights.shape[1]!;
     const [E, I] = gate.shape as [number, number];
     const NK = N * K;
     const L = planLayout(E, NK);
     const hidden = rt.run(SWIGLU, NK * I, [G.data, U.data]);
-    const dHidden = rt.run(DHIDDEN, NK * I, [dy.data, weights.data, down.data, plan.data, K, H, I, L.rowToken, L.rowSlot, L.rowExpert]);
+    const dHidden = rt.run(DHIDDEN, NK * I, [
+      dy.data,
+      weights.data,
+      down.data,
+      plan.data,
+      K,
+      H,
+      I,
+      L.rowToken,
+      L.rowSlot,
+      L.rowExpert,
+    ]);
     const dGU = rt.run(SWIGLU_BACKWARD, 2 * NK * I, [G.data, U.data, dHidden, NK * I]);
     rt.memory.dispose(dHidden);
     const nTok = N * H + N * K;
     const nExp = 3 * E * I * H;
-    const tokens = rt.run(TOKEN_GRADS, nTok, [dGU, gate.data, up.data, plan.data, dy.data, Y.data, N, H, K, I, NK, L.rowExpert, L.tokenRow]);
-    const experts = rt.run(EXPERT_GRADS, nExp, [dGU, x.data, plan.data, weights.data, dy.data, hidden, H, K, E, I, NK, L.offsets, L.rowToken, L.rowSlot]);
+    const tokens = rt.run(TOKEN_GRADS, nTok, [
+      dGU,
+      gate.data,
+      up.data,
+      plan.data,
+      dy.data,
+      Y.data,
+      N,
+      H,
+      K,
+      I,
+      NK,
+      L.rowExpert,
+      L.tokenRow,
+    ]);
+    const experts = rt.run(EXPERT_GRADS, nExp, [
+      dGU,
+      x.data,
+      plan.data,
+      weights.data,
+      dy.data,
+      hidden,
+      H,
+      K,
+      E,
+      I,
+      NK,
+      L.offsets,
+      L.rowToken,
+      L.rowSlot,
+    ]);
     const packed = rt.run(CAT2, nTok + nExp, [tokens, experts, nTok, nExp]);
     for (const a of [dGU, hidden, tokens, experts]) rt.memory.dispose(a);
     return { data: packed, shape: spec.shape, dtype: spec.dtype };

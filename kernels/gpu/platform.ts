@@ -39,7 +39,9 @@ let dawnOn: 'default' | 'opengles' | null = null;
 
 function checkHeadlessGl(gpujs: GpuJs): void {
   if (dawnOn === 'opengles') {
-    throw new Error("it cannot share a process with webgpu running on Mesa's OpenGL ES (both need the GL context; see PROBE_ORDER)");
+    throw new Error(
+      "it cannot share a process with webgpu running on Mesa's OpenGL ES (both need the GL context; see PROBE_ORDER)",
+    );
   }
   if (!gpujs.GPU.isHeadlessGLSupported) {
     throw new Error("the optional 'gl' package is not built, or there is no X display (run under xvfb-run -a); see the README");
@@ -60,7 +62,9 @@ function installWebGpu(): Promise<void> {
     try {
       ({ create } = (await import('webgpu')) as unknown as { create: typeof create });
     } catch (e) {
-      throw new Error(`the 'webgpu' package does not load (${(e as Error).message.split('\n')[0]}); it needs glibc ≥ 2.38 style libstdc++ for 0.2.x, see README`);
+      throw new Error(
+        `the 'webgpu' package does not load (${(e as Error).message.split('\n')[0]}); it needs glibc ≥ 2.38 style libstdc++ for 0.2.x, see README`,
+      );
     }
     process.env.EGL_PLATFORM ??= 'surfaceless';
     const pinned = process.env.LLMJP4_DAWN_BACKEND;
@@ -68,11 +72,19 @@ function installWebGpu(): Promise<void> {
       [[], {}],
       [['backend=opengles'], { featureLevel: 'compatibility' }],
     ];
-    const tries = pinned ? [[[`backend=${pinned}`], pinned === 'opengles' ? { featureLevel: 'compatibility' } : {}] as [string[], object]] : attempts;
+    const tries = pinned
+      ? [[[`backend=${pinned}`], pinned === 'opengles' ? { featureLevel: 'compatibility' } : {}] as [string[], object]]
+      : attempts;
     for (const [flags, options] of tries) {
       const gpu = create(flags);
       if ((await gpu.requestAdapter(options)) === null) continue;
-      const nav = { gpu: { requestAdapter: (o?: object) => gpu.requestAdapter({ ...options, ...o }), getPreferredCanvasFormat: () => 'rgba8unorm' }, hardwareConcurrency: availableParallelism() };
+      const nav = {
+        gpu: {
+          requestAdapter: (o?: object) => gpu.requestAdapter({ ...options, ...o }),
+          getPreferredCanvasFormat: () => 'rgba8unorm',
+        },
+        hardwareConcurrency: availableParallelism(),
+      };
       Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true, writable: true });
       dawnOn = flags.includes('backend=opengles') ? 'opengles' : 'default';
       return;

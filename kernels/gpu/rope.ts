@@ -4,7 +4,9 @@
 
 import { divmod, kernel, launch, type KernelGroup } from './common.js';
 
-const ROPE = kernel('rope', `function (x, cos, sin, NH, T, HS, perBatch, sign) {
+const ROPE = kernel(
+  'rope',
+  `function (x, cos, sin, NH, T, HS, perBatch, sign) {
     const half = HS / 2;
     ${divmod('row', 'd', 'this.thread.x', 'HS')}
     ${divmod('bh', 't', 'row', 'T')}
@@ -15,7 +17,8 @@ const ROPE = kernel('rope', `function (x, cos, sin, NH, T, HS, perBatch, sign) {
       return x[base + d] * cos[tab] - sign * x[base + d + half] * sin[tab];
     }
     return x[base + d] * cos[tab] + sign * x[base + d - half] * sin[tab];
-  }`);
+  }`,
+);
 
 export const ropeKernels: KernelGroup = (rt) => ({
   rope: ([x, cos, sin], { inverse }, out) => {

@@ -120,10 +120,15 @@ export class Runtime {
   /** Run `k` with one thread per output element; returns the output's handle at once. */
   run(k: KernelSource, length: number, args: readonly Arg[]): DeviceArray {
     if (length > MAX_ELEMENTS) {
-      throw new Error(`gpu (${this.mode}): ${k.name} would write ${length} elements; the gpu backend handles at most 2^24 = ${MAX_ELEMENTS} per array (flat indices are float32 inside kernels)`);
+      throw new Error(
+        `gpu (${this.mode}): ${k.name} would write ${length} elements; the gpu backend handles at most 2^24 = ${MAX_ELEMENTS} per array (flat indices are float32 inside kernels)`,
+      );
     }
     for (const a of args) {
-      if (a instanceof DeviceArray && a.disposed) throw new Error(`gpu (${this.mode}): ${k.name} was given a tensor whose device memory was already released (disposed, or freed at the end of a scope)`);
+      if (a instanceof DeviceArray && a.disposed)
+        throw new Error(
+          `gpu (${this.mode}): ${k.name} was given a tensor whose device memory was already released (disposed, or freed at the end of a scope)`,
+        );
     }
     const out = this.alloc(length);
     if (length === 0) return out;
@@ -216,7 +221,8 @@ export class Runtime {
     if (this.mode === 'headlessgl' || this.mode === 'webgl2' || this.mode === 'webgl') detachOwnOutput(c.kernel, values);
     const r = c.kernel(...values);
     const made = (r as { output?: number[] } | null)?.output?.[0];
-    if (made !== undefined && made !== length) throw new Error(`gpu (${this.mode}): internal error: asked gpu.js for ${length} elements, it made ${made}`);
+    if (made !== undefined && made !== length)
+      throw new Error(`gpu (${this.mode}): internal error: asked gpu.js for ${length} elements, it made ${made}`);
     return r;
   }
 
@@ -248,8 +254,12 @@ export class Runtime {
 
   #readable(a: DeviceArray, queued = false): DeviceValue {
     if (a.error) throw a.error;
-    if (a.disposed && !queued) throw new Error(`gpu (${this.mode}): cannot read a tensor whose device memory was already released (disposed, or freed at the end of a scope)`);
-    if (a.value === null) throw new Error(`gpu (${this.mode}): the tensor has not been computed yet; read it with await t.data()`);
+    if (a.disposed && !queued)
+      throw new Error(
+        `gpu (${this.mode}): cannot read a tensor whose device memory was already released (disposed, or freed at the end of a scope)`,
+      );
+    if (a.value === null)
+      throw new Error(`gpu (${this.mode}): the tensor has not been computed yet; read it with await t.data()`);
     return a.value;
   }
 
@@ -285,7 +295,8 @@ export class Runtime {
   #argValue(a: Arg): unknown {
     if (!(a instanceof DeviceArray)) return a;
     if (a.length === 0) return this.#placeholder;
-    if (a.value === null) throw new Error(`gpu (${this.mode}): internal error: an input has no device value (disposed: ${a.disposed})`);
+    if (a.value === null)
+      throw new Error(`gpu (${this.mode}): internal error: an input has no device value (disposed: ${a.disposed})`);
     return a.value;
   }
 
@@ -305,7 +316,9 @@ export class Runtime {
     const actual = c.kernel.kernel?.constructor.name;
     if (actual !== undefined && actual !== KERNEL_CLASS[this.mode]) {
       const why = c.kernel.kernel?.fallbackReason ?? 'no reason given';
-      throw new Error(`gpu (${this.mode}): gpu.js ran kernel '${k.name}' as a ${actual} instead of a ${KERNEL_CLASS[this.mode]} (${why})`);
+      throw new Error(
+        `gpu (${this.mode}): gpu.js ran kernel '${k.name}' as a ${actual} instead of a ${KERNEL_CLASS[this.mode]} (${why})`,
+      );
     }
   }
 

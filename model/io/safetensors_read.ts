@@ -34,7 +34,11 @@ export interface TensorInfo {
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Validate a parsed header against the data section's length; returns the tensors by name. */
-export function parseHeader(file: string, json: unknown, dataBytes: number): { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
+export function parseHeader(
+  file: string,
+  json: unknown,
+  dataBytes: number,
+): { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
   const fail = (msg: string): never => {
     throw new Error(`${file}: invalid safetensors header: ${msg}`);
   };
@@ -43,22 +47,30 @@ export function parseHeader(file: string, json: unknown, dataBytes: number): { t
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string')) fail('__metadata__ must map strings to strings');
+      if (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string'))
+        fail('__metadata__ must map strings to strings');
       metadata = v as Record<string, string>;
       continue;
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) fail(`entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in ST_DTYPES)) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in ST_DTYPES))
+      fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isSafeInteger(o) || o < 0)) fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isSafeInteger(o) || o < 0))
+      fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
     const [begin, end] = offs as [number, number];
     const dtype = e.dtype as StDType;
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end < begin || end > dataBytes) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataBytes}-byte data section`);
-    if (end - begin !== numel * ST_DTYPES[dtype].bytes) fail(`tensor '${name}' is ${dtype} ${JSON.stringify(shape)} (${numel * ST_DTYPES[dtype].bytes} bytes) but its data_offsets span ${end - begin} bytes`);
+    if (end < begin || end > dataBytes)
+      fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataBytes}-byte data section`);
+    if (end - begin !== numel * ST_DTYPES[dtype].bytes)
+      fail(
+        `tensor '${name}' is ${dtype} ${JSON.stringify(shape)} (${numel * ST_DTYPES[dtype].bytes} bytes) but its data_offsets span ${end - begin} bytes`,
+      );
     tensors.set(name, { dtype, shape: shape as number[], begin, end });
   }
   // The data section must be covered exactly: no overlaps, no holes.
@@ -130,7 +142,9 @@ export class SafetensorsFile {
       const lenBytes = src.read(0, 8);
       const n = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
       if (n > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
-        throw new Error(`${path}: header length ${n} is larger than the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not safetensors`);
+        throw new Error(
+          `${path}: header length ${n} is larger than the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not safetensors`,
+        );
       }
       const headerBytes = src.read(8, Number(n));
       let json: unknown;
@@ -181,7 +195,8 @@ function decode(file: string, name: string, dtype: StDType, b: Uint8Array): Type
     case 'I64':
       return Int32Array.from({ length: n }, (_, i) => {
         const v = view.getBigInt64(8 * i, true);
-        if (v < -2147483648n || v > 2147483647n) throw new Error(`${file}: tensor '${name}': I64 value ${v} does not fit in int32`);
+        if (v < -2147483648n || v > 2147483647n)
+          throw new Error(`${file}: tensor '${name}': I64 value ${v} does not fit in int32`);
         return Number(v);
       });
     case 'I32':

@@ -32,7 +32,8 @@ function entryOf(name: string, v: Writable, opts: WriteOptions): Entry {
     const raw = v as { data: ArrayLike<number>; shape: readonly number[]; dtype: StDType };
     if (!(raw.dtype in ST_DTYPES)) throw new Error(`saveSafetensors: tensor '${name}' has unsupported dtype ${raw.dtype}`);
     const numel = raw.shape.reduce((a, b) => a * b, 1);
-    if (raw.data.length !== numel) throw new Error(`saveSafetensors: tensor '${name}' has ${raw.data.length} values for shape [${raw.shape}]`);
+    if (raw.data.length !== numel)
+      throw new Error(`saveSafetensors: tensor '${name}' has ${raw.data.length} values for shape [${raw.shape}]`);
     return { name, dtype: raw.dtype, shape: [...raw.shape], data: () => raw.data };
   }
   const t = v as Tensor;
@@ -49,15 +50,33 @@ export function encode(dtype: StDType, data: ArrayLike<number>): Uint8Array {
   for (let i = 0; i < n; i++) {
     const x = data[i];
     switch (dtype) {
-      case 'F64': v.setFloat64(8 * i, x, true); break;
-      case 'F32': v.setFloat32(4 * i, x, true); break;
-      case 'F16': v.setUint16(2 * i, floatToHalf(x), true); break;
-      case 'BF16': v.setUint16(2 * i, floatToBf16(x), true); break;
-      case 'I64': v.setBigInt64(8 * i, BigInt(x), true); break;
-      case 'I32': v.setInt32(4 * i, x, true); break;
-      case 'I8': v.setInt8(i, x); break;
-      case 'U8': v.setUint8(i, x); break;
-      case 'BOOL': v.setUint8(i, x ? 1 : 0); break;
+      case 'F64':
+        v.setFloat64(8 * i, x, true);
+        break;
+      case 'F32':
+        v.setFloat32(4 * i, x, true);
+        break;
+      case 'F16':
+        v.setUint16(2 * i, floatToHalf(x), true);
+        break;
+      case 'BF16':
+        v.setUint16(2 * i, floatToBf16(x), true);
+        break;
+      case 'I64':
+        v.setBigInt64(8 * i, BigInt(x), true);
+        break;
+      case 'I32':
+        v.setInt32(4 * i, x, true);
+        break;
+      case 'I8':
+        v.setInt8(i, x);
+        break;
+      case 'U8':
+        v.setUint8(i, x);
+        break;
+      case 'BOOL':
+        v.setUint8(i, x ? 1 : 0);
+        break;
     }
   }
   return out;
@@ -68,7 +87,8 @@ function layout(tensors: Iterable<[string, Writable]>, opts: WriteOptions): { he
   const entries = [...tensors].map(([name, v]) => entryOf(name, v, opts));
   const names = new Set<string>();
   for (const e of entries) {
-    if (e.name === '__metadata__' || names.has(e.name)) throw new Error(`saveSafetensors: duplicate or reserved tensor name '${e.name}'`);
+    if (e.name === '__metadata__' || names.has(e.name))
+      throw new Error(`saveSafetensors: duplicate or reserved tensor name '${e.name}'`);
     names.add(e.name);
   }
   const json: Record<string, unknown> = {};
@@ -82,12 +102,17 @@ function layout(tensors: Iterable<[string, Writable]>, opts: WriteOptions): { he
   let text = JSON.stringify(json);
   text += ' '.repeat((8 - (Buffer.byteLength(text) % 8)) % 8);
   const header = Buffer.from(text, 'utf8');
-  if (header.length > MAX_HEADER_BYTES) throw new Error(`saveSafetensors: header of ${header.length} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (header.length > MAX_HEADER_BYTES)
+    throw new Error(`saveSafetensors: header of ${header.length} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   return { header, entries };
 }
 
 /** Write tensors (in the order given) to a safetensors file, atomically. */
-export function saveSafetensors(path: string, tensors: Map<string, Writable> | Record<string, Writable>, opts: WriteOptions = {}): void {
+export function saveSafetensors(
+  path: string,
+  tensors: Map<string, Writable> | Record<string, Writable>,
+  opts: WriteOptions = {},
+): void {
   const list = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const { header, entries } = layout(list, opts);
   writeAtomicWith(path, (write) => {

@@ -2,7 +2,19 @@
 // Linear (weight [out, in], normal(0, initializer_range)), Embedding (normal(0, initializer_range), the
 // padding row zeroed and frozen), RMSNorm (ones).
 
-import { arange, embedding, linear, noGrad, ones, randn, rmsNorm, where, type DType, type Generator, type Tensor } from '../../core/index.js';
+import {
+  arange,
+  embedding,
+  linear,
+  noGrad,
+  ones,
+  randn,
+  rmsNorm,
+  where,
+  type DType,
+  type Generator,
+  type Tensor,
+} from '../../core/index.js';
 import { Module } from './module.js';
 
 export interface Init {
@@ -16,7 +28,10 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, init: Init) {
     super();
-    this.weight = this.addParameter('weight', randn([outFeatures, inFeatures], { dtype: init.dtype, generator: init.generator }).mul(init.std));
+    this.weight = this.addParameter(
+      'weight',
+      randn([outFeatures, inFeatures], { dtype: init.dtype, generator: init.generator }).mul(init.std),
+    );
   }
 
   forward(x: Tensor): Tensor {

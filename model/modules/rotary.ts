@@ -7,7 +7,8 @@ import type { ModelConfig } from '../config.js';
 
 function num(rs: Record<string, unknown>, key: string, fallback?: number): number {
   const v = rs[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config: rope_scaling.${key} must be a number, got ${JSON.stringify(rs[key])}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new Error(`config: rope_scaling.${key} must be a number, got ${JSON.stringify(rs[key])}`);
   return v;
 }
 
@@ -39,7 +40,8 @@ export function ropeScaling(c: ModelConfig): RopeScaling {
   const mscale = rs.mscale as number | undefined;
   const mscaleAllDim = rs.mscale_all_dim as number | undefined;
   const attentionFactor =
-    (rs.attention_factor as number | undefined) ?? (mscale && mscaleAllDim ? yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim) : yarnMscale(factor));
+    (rs.attention_factor as number | undefined) ??
+    (mscale && mscaleAllDim ? yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim) : yarnMscale(factor));
   return {
     type: 'yarn',
     factor,
@@ -51,6 +53,10 @@ export function ropeScaling(c: ModelConfig): RopeScaling {
 }
 
 /** cos/sin for positions offset..offset+T−1, or for explicit int32 position ids [B, T]. */
-export function rotaryTables(c: ModelConfig, positions: { offset: number; length: number } | Tensor, dtype: DType): { cos: Tensor; sin: Tensor } {
+export function rotaryTables(
+  c: ModelConfig,
+  positions: { offset: number; length: number } | Tensor,
+  dtype: DType,
+): { cos: Tensor; sin: Tensor } {
   return ropeTables(c.head_dim, c.rope_theta, ropeScaling(c), positions, dtype);
 }

@@ -39,7 +39,11 @@ export interface RenderedChat {
 export function renderChat(tok: Tokenizer, messages: readonly ChatMessage[], opts: ChatOptions = {}): RenderedChat {
   const b = new ChatBuilder(tok);
   if (opts.addBos) b.special('<|startoftext|>', false);
-  b.special('<|start|>', false).text('system', false).special('<|message|>', false).text(systemMessage(opts), false).special('<|end|>', false);
+  b.special('<|start|>', false)
+    .text('system', false)
+    .special('<|message|>', false)
+    .text(systemMessage(opts), false)
+    .special('<|end|>', false);
   let rest = messages;
   const first = messages[0];
   if (first && (first.role === 'developer' || first.role === 'system')) {
@@ -52,7 +56,11 @@ export function renderChat(tok: Tokenizer, messages: readonly ChatMessage[], opt
   }
   rest.forEach((m, i) => {
     if (m.role === 'user') {
-      b.special('<|start|>', false).text('user', false).special('<|message|>', false).text(m.content, false).special('<|end|>', false);
+      b.special('<|start|>', false)
+        .text('user', false)
+        .special('<|message|>', false)
+        .text(m.content, false)
+        .special('<|end|>', false);
     } else if (m.role === 'assistant') {
       // The template renders the analysis channel and <|return|> only for a final assistant message.
       const isLast = i === rest.length - 1 && !opts.addGenerationPrompt;
@@ -60,13 +68,19 @@ export function renderChat(tok: Tokenizer, messages: readonly ChatMessage[], opt
       // The prompt `<|start|>assistant` is given; everything the model writes after it is trained.
       b.special('<|start|>', false).text('assistant', false);
       if (isLast && m.thinking !== undefined) {
-        b.special('<|channel|>', train).text('analysis', train).special('<|message|>', train).text(m.thinking, train).special('<|end|>', train);
+        b.special('<|channel|>', train)
+          .text('analysis', train)
+          .special('<|message|>', train)
+          .text(m.thinking, train)
+          .special('<|end|>', train);
         b.special('<|start|>', train).text('assistant', train);
       }
       b.special('<|channel|>', train).text('final', train).special('<|message|>', train).text(m.content, train);
       b.special(isLast ? '<|return|>' : '<|end|>', train);
     } else {
-      throw new Error(`renderChat: message ${i + (messages.length - rest.length)} has role '${m.role}'; only the first message may be system/developer, then user and assistant (tool calls are not supported)`);
+      throw new Error(
+        `renderChat: message ${i + (messages.length - rest.length)} has role '${m.role}'; only the first message may be system/developer, then user and assistant (tool calls are not supported)`,
+      );
     }
   });
   if (opts.addGenerationPrompt) b.special('<|start|>', false).text('assistant', false);
@@ -153,7 +167,13 @@ export function parseChat(tok: Tokenizer, ids: readonly number[], { role = 'assi
 }
 
 /** One message from its header runs (role words, then one run per channel marker) and content. */
-function toMessage(tok: Tokenizer, rolePrefix: string, header: number[][], content: number[] | undefined, stop: ParsedMessage['stop']): ParsedMessage {
+function toMessage(
+  tok: Tokenizer,
+  rolePrefix: string,
+  header: number[][],
+  content: number[] | undefined,
+  stop: ParsedMessage['stop'],
+): ParsedMessage {
   const [roleText = '', ...channelRuns] = header.map((h) => tok.decode(h));
   // The role part may carry a recipient: `assistant to=functions.f`.
   const [roleWord = '', ...recipient] = (rolePrefix + roleText).split(' ');

@@ -50,7 +50,7 @@ export function decodeIds(model: SentencePieceModel, ids: readonly number[]): st
 export function decodeBytes(b: readonly number[]): string {
   let s = '';
   const trail = (i: number) => i < b.length && (b[i]! & 0xc0) === 0x80;
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     let cp = -1;
     let len = 1;

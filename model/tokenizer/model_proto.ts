@@ -9,7 +9,8 @@ import { decodeMessage, encodeMessage, type MessageSchema, type ProtoMessage } f
 /** ModelProto.SentencePiece.Type. */
 export const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 export type PieceType = (typeof PieceType)[keyof typeof PieceType];
-export const pieceTypeName = (t: number) => Object.keys(PieceType).find((k) => PieceType[k as keyof typeof PieceType] === t) ?? `type ${t}`;
+export const pieceTypeName = (t: number) =>
+  Object.keys(PieceType).find((k) => PieceType[k as keyof typeof PieceType] === t) ?? `type ${t}`;
 
 /** TrainerSpec.ModelType. */
 export const ModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
@@ -86,23 +87,48 @@ const TRAINER_SPEC: MessageSchema = {
     })),
     ...(
       [
-        [7, 'input_format'], [2, 'model_prefix'], [36, 'required_chars'], [45, 'unk_piece'], [46, 'bos_piece'],
-        [47, 'eos_piece'], [48, 'pad_piece'], [44, 'unk_surface'], [53, 'pretokenization_delimiter'],
+        [7, 'input_format'],
+        [2, 'model_prefix'],
+        [36, 'required_chars'],
+        [45, 'unk_piece'],
+        [46, 'bos_piece'],
+        [47, 'eos_piece'],
+        [48, 'pad_piece'],
+        [44, 'unk_surface'],
+        [53, 'pretokenization_delimiter'],
       ] as const
     ).map(([num, name]) => ({ num, name, kind: 'string' as const })),
     ...(
       [
-        [4, 'vocab_size'], [6, 'self_test_sample_size'], [12, 'mining_sentence_size'], [13, 'training_sentence_size'],
-        [14, 'seed_sentencepiece_size'], [18, 'max_sentence_length'], [16, 'num_threads'], [17, 'num_sub_iterations'],
-        [20, 'max_sentencepiece_length'], [40, 'unk_id'], [41, 'bos_id'], [42, 'eos_id'], [43, 'pad_id'],
+        [4, 'vocab_size'],
+        [6, 'self_test_sample_size'],
+        [12, 'mining_sentence_size'],
+        [13, 'training_sentence_size'],
+        [14, 'seed_sentencepiece_size'],
+        [18, 'max_sentence_length'],
+        [16, 'num_threads'],
+        [17, 'num_sub_iterations'],
+        [20, 'max_sentencepiece_length'],
+        [40, 'unk_id'],
+        [41, 'bos_id'],
+        [42, 'eos_id'],
+        [43, 'pad_id'],
       ] as const
     ).map(([num, name]) => ({ num, name, kind: 'int32' as const })),
     ...(
       [
-        [50, 'enable_differential_privacy'], [19, 'shuffle_input_sentence'], [21, 'split_by_unicode_script'],
-        [23, 'split_by_number'], [22, 'split_by_whitespace'], [24, 'treat_whitespace_as_suffix'],
-        [26, 'allow_whitespace_only_pieces'], [25, 'split_digits'], [35, 'byte_fallback'],
-        [32, 'vocabulary_output_piece_score'], [33, 'hard_vocab_limit'], [34, 'use_all_vocab'],
+        [50, 'enable_differential_privacy'],
+        [19, 'shuffle_input_sentence'],
+        [21, 'split_by_unicode_script'],
+        [23, 'split_by_number'],
+        [22, 'split_by_whitespace'],
+        [24, 'treat_whitespace_as_suffix'],
+        [26, 'allow_whitespace_only_pieces'],
+        [25, 'split_digits'],
+        [35, 'byte_fallback'],
+        [32, 'vocabulary_output_piece_score'],
+        [33, 'hard_vocab_limit'],
+        [34, 'use_all_vocab'],
         [49, 'train_extremely_large_corpus'],
       ] as const
     ).map(([num, name]) => ({ num, name, kind: 'bool' as const })),
@@ -141,7 +167,12 @@ const MODEL_PROTO: MessageSchema = {
     { num: 1, name: 'pieces', kind: 'message', repeated: true, schema: PIECE },
     { num: 2, name: 'trainer_spec', kind: 'message', schema: TRAINER_SPEC },
     { num: 3, name: 'normalizer_spec', kind: 'message', schema: NORMALIZER_SPEC },
-    { num: 4, name: 'self_test_data', kind: 'message', schema: { name: 'SelfTestData', fields: [{ num: 1, name: 'samples', kind: 'message', repeated: true, schema: SAMPLE }] } },
+    {
+      num: 4,
+      name: 'self_test_data',
+      kind: 'message',
+      schema: { name: 'SelfTestData', fields: [{ num: 1, name: 'samples', kind: 'message', repeated: true, schema: SAMPLE }] },
+    },
     { num: 5, name: 'denormalizer_spec', kind: 'message', schema: NORMALIZER_SPEC },
   ],
 };
@@ -231,15 +262,19 @@ export function validateModelProto(m: ModelProto, where: string): void {
     }
   });
   if (unk < 0) fail('no UNKNOWN piece (every SentencePiece model has one, usually <unk>)');
-  if (opts.byteFallback && bytesSeen.size !== 256) fail(`byte_fallback is on but only ${bytesSeen.size} of the 256 byte pieces <0x00>…<0xFF> exist`);
+  if (opts.byteFallback && bytesSeen.size !== 256)
+    fail(`byte_fallback is on but only ${bytesSeen.size} of the 256 byte pieces <0x00>…<0xFF> exist`);
   // A file cut at a field boundary parses; these catch it (SentencePiece always writes both specs).
   const n = m.normalizer_spec;
-  if (!m.trainer_spec || !n) return fail(`no ${m.trainer_spec ? 'normalizer_spec' : 'trainer_spec'}: truncated or not a SentencePiece model`);
+  if (!m.trainer_spec || !n)
+    return fail(`no ${m.trainer_spec ? 'normalizer_spec' : 'trainer_spec'}: truncated or not a SentencePiece model`);
   if ((t.hard_vocab_limit ?? true) && t.vocab_size !== undefined && t.vocab_size !== pieces.length) {
     fail(`trainer_spec.vocab_size is ${t.vocab_size} but the file has ${pieces.length} pieces (truncated?)`);
   }
-  if ((n.precompiled_charsmap?.length ?? 0) > 0) fail(`normalizer '${n.name ?? ''}' has a precompiled charsmap; only the identity normalizer is supported`);
-  if ((n.normalization_rule_tsv ?? '') !== '') fail('normalizer_spec.normalization_rule_tsv is set; only the identity normalizer is supported');
+  if ((n.precompiled_charsmap?.length ?? 0) > 0)
+    fail(`normalizer '${n.name ?? ''}' has a precompiled charsmap; only the identity normalizer is supported`);
+  if ((n.normalization_rule_tsv ?? '') !== '')
+    fail('normalizer_spec.normalization_rule_tsv is set; only the identity normalizer is supported');
   if (t.treat_whitespace_as_suffix) fail('trainer_spec.treat_whitespace_as_suffix is not supported');
   if (m.denormalizer_spec && (m.denormalizer_spec.precompiled_charsmap?.length ?? 0) > 0) fail('a denormalizer is not supported');
 }

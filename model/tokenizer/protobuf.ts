@@ -38,7 +38,8 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 const WIRE_FIXED32 = 5;
 
-const wireOf = (kind: FieldKind) => (kind === 'float' ? WIRE_FIXED32 : kind === 'string' || kind === 'bytes' || kind === 'message' ? WIRE_LEN : WIRE_VARINT);
+const wireOf = (kind: FieldKind) =>
+  kind === 'float' ? WIRE_FIXED32 : kind === 'string' || kind === 'bytes' || kind === 'message' ? WIRE_LEN : WIRE_VARINT;
 
 // ignoreBOM: a piece may be U+FEFF itself (id 68052 in LLM-jp-4), which a default TextDecoder would drop.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -64,7 +65,10 @@ class Reader {
   }
 
   fail(what: string): never {
-    const field = this.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1);
+    const field = this.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+      .join('')
+      .slice(1);
     throw new Error(`${this.where}: ${what} in ${field} (at byte ${this.pos} of ${this.buf.length})`);
   }
 
@@ -95,7 +99,8 @@ class Reader {
 
   lengthPrefix(): number {
     const [lo, hi] = this.varint();
-    if (hi !== 0 || lo > this.end - this.pos) this.fail(`truncated: length is ${hi * 2 ** 32 + lo} bytes, only ${this.end - this.pos} left`);
+    if (hi !== 0 || lo > this.end - this.pos)
+      this.fail(`truncated: length is ${hi * 2 ** 32 + lo} bytes, only ${this.end - this.pos} left`);
     return this.take(lo);
   }
 }

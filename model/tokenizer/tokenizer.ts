@@ -55,7 +55,8 @@ export class Tokenizer {
   /** The id of a special token by role (`bos`, `eos`, `pad`, `start`, `end`, `message`, ...). */
   id(role: SpecialRole): number {
     const [name, id] = LLMJP4_NAMED_TOKENS[role];
-    if (this.special.nameToId.get(name) !== id) throw new Error(`tokenizer: this model has no special token '${name}' (not the LLM-jp-4 layout)`);
+    if (this.special.nameToId.get(name) !== id)
+      throw new Error(`tokenizer: this model has no special token '${name}' (not the LLM-jp-4 layout)`);
     return id;
   }
 

@@ -34,12 +34,18 @@ export const META_PIECES = 352 + 256;
 export function trainUnigram(lines: readonly string[], opts: TrainOptions): ModelProto {
   const log = opts.log ?? (() => {});
   const target = opts.vocabSize - META_PIECES;
-  if (!Number.isInteger(opts.vocabSize) || target < 1) throw new Error(`train-tokenizer: vocab size must be an integer above ${META_PIECES} (the special and byte pieces), got ${opts.vocabSize}`);
+  if (!Number.isInteger(opts.vocabSize) || target < 1)
+    throw new Error(
+      `train-tokenizer: vocab size must be an integer above ${META_PIECES} (the special and byte pieces), got ${opts.vocabSize}`,
+    );
   const maxLength = opts.maxPieceLength ?? 16;
   const words = countWords(lines);
   if (words.size === 0) throw new Error('train-tokenizer: the input has no text');
   const required = requiredChars(words, opts.characterCoverage ?? 0.995);
-  const seeds = seedPieces(words, new Set(required.keys()), { seedSize: opts.seedSize ?? Math.max(10 * opts.vocabSize, 20000), maxLength });
+  const seeds = seedPieces(words, new Set(required.keys()), {
+    seedSize: opts.seedSize ?? Math.max(10 * opts.vocabSize, 20000),
+    maxLength,
+  });
   log(`${lines.length} lines, ${words.size} distinct words, ${required.size} required characters, ${seeds.size} seed pieces`);
   const data = wordSet(words);
   // Scores start as log relative frequencies of the seeds.
@@ -53,7 +59,9 @@ export function trainUnigram(lines: readonly string[], opts: TrainOptions): Mode
       const expected = new Float64Array(pieces.length);
       const objective = lattice.eStep(data, expected);
       [pieces, scores] = mStep(pieces, expected);
-      log(`round ${round}.${it + 1}: ${pieces.length} pieces, log-likelihood per word ${(objective / sum(data.freq)).toFixed(3)}`);
+      log(
+        `round ${round}.${it + 1}: ${pieces.length} pieces, log-likelihood per word ${(objective / sum(data.freq)).toFixed(3)}`,
+      );
     }
     if (pieces.length <= desired) break;
     const before = pieces.length;
@@ -154,7 +162,12 @@ function prune(lattice: PieceLattice, data: WordSet, desired: number): [string[]
 }
 
 /** Required characters (with their score, or just under the lowest), then the best-scoring pieces. */
-function finalPieces(pieces: readonly string[], scores: Float64Array, required: ReadonlyMap<number, number>, target: number): [string, number][] {
+function finalPieces(
+  pieces: readonly string[],
+  scores: Float64Array,
+  required: ReadonlyMap<number, number>,
+  target: number,
+): [string, number][] {
   const score = new Map(pieces.map((p, i) => [p, scores[i]!]));
   const min = Math.min(0, ...scores);
   const out = new Map<string, number>();

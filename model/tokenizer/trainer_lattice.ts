@@ -27,7 +27,11 @@ export class PieceLattice {
     pieces.forEach((p, i) => (offsets[i + 1] = offsets[i]! + Buffer.byteLength(p)));
     this.offsets = offsets;
     this.keyBytes = Buffer.from(pieces.join(''), 'utf8');
-    this.trie = new ByteTrie(this.keyBytes, offsets, Int32Array.from(pieces, (_, i) => i));
+    this.trie = new ByteTrie(
+      this.keyBytes,
+      offsets,
+      Int32Array.from(pieces, (_, i) => i),
+    );
     let min = 0;
     for (const s of scores) min = Math.min(min, s);
     this.unkScore = min - 10;
@@ -37,15 +41,21 @@ export class PieceLattice {
    * Visits the edges of the lattice of bytes[a, b): (start, end, piece or −1 for unknown, score), with
    * starts in increasing order. `skip` leaves out one edge: the whole span as piece `skip`.
    */
-  edges(bytes: Uint8Array, a: number, b: number, visit: (s: number, e: number, piece: number, score: number) => void, skip = -1): void {
+  edges(
+    bytes: Uint8Array,
+    a: number,
+    b: number,
+    visit: (s: number, e: number, piece: number, score: number) => void,
+    skip = -1,
+  ): void {
     const { trie, scores } = this;
     const value = trie.value;
-    for (let s = a; s < b; ) {
+    for (let s = a; s < b;) {
       const lead = bytes[s]!;
       const mblen = Math.min(utf8CharLength(lead), b - s);
       let single = false;
       let node = 0;
-      for (let pos = s; pos < b; ) {
+      for (let pos = s; pos < b;) {
         node = trie.next(node, bytes[pos++]!);
         if (node < 0) break;
         const piece = value[node]!;

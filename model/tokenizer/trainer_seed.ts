@@ -22,7 +22,11 @@ const INHERITED = scriptOf(0x0301);
  * Seeds as piece → count: the `required` characters first (most frequent first), then substrings of
  * two or more characters by count × length. Characters outside `required` never enter a piece.
  */
-export function seedPieces(words: ReadonlyMap<string, number>, required: ReadonlySet<number>, opts: SeedOptions): Map<string, number> {
+export function seedPieces(
+  words: ReadonlyMap<string, number>,
+  required: ReadonlySet<number>,
+  opts: SeedOptions,
+): Map<string, number> {
   const minCount = opts.minCount ?? 2;
   // All words in one array of code points, −1 between words and in place of excluded characters.
   const cps: number[] = [];
@@ -119,4 +123,8 @@ function extends_(cps: readonly number[], p: number, len: number): boolean {
 }
 
 /** A check that the fast rule above agrees with the full validity rule (used by the tests). */
-export const isValidSeed = (piece: string, maxLength: number) => isValidPiece([...piece].map((c) => c.codePointAt(0)!), maxLength);
+export const isValidSeed = (piece: string, maxLength: number) =>
+  isValidPiece(
+    [...piece].map((c) => c.codePointAt(0)!),
+    maxLength,
+  );

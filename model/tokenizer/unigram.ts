@@ -4,7 +4,15 @@
 // user-defined and unknown nodes follow the C++ line by line. No sampling, no n-best; decoding is decode.ts.
 
 import { ByteTrie, utf8CharLength } from './trie.js';
-import { byteOfPiece, parseModelProto, PieceType, readModelProto, resolveOptions, type ModelProto, type ResolvedOptions } from './model_proto.js';
+import {
+  byteOfPiece,
+  parseModelProto,
+  PieceType,
+  readModelProto,
+  resolveOptions,
+  type ModelProto,
+  type ResolvedOptions,
+} from './model_proto.js';
 import { normalize } from './normalizer.js';
 
 /** SentencePiece's kUnkPenalty: an unknown character costs this much below the worst piece. */
@@ -176,13 +184,13 @@ export class SentencePieceModel {
     from.fill(-1, 0, size + 1);
     best[0] = 0;
     from[0] = 0;
-    for (let start = 0; start < size; ) {
+    for (let start = 0; start < size;) {
       const tillHere = best[start]!;
       const lead = bytes[start]!;
       const mblen = Math.min(utf8CharLength(lead), size - start);
       let hasSingleNode = false;
       let node = 0;
-      for (let pos = start; pos < size; ) {
+      for (let pos = start; pos < size;) {
         node = trie.next(node, bytes[pos++]!);
         if (node < 0) break;
         const id = value[node]!;

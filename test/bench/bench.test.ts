@@ -11,7 +11,17 @@ describe('bench harness', () => {
   it('runs every suite in quick mode and writes results JSON with rates', async () => {
     const out = mkdtempSync(join(tmpdir(), 'llmjp4-bench-'));
     const results = await runBench(['--quick', '--time', '5', '--out', out]);
-    expect(Object.keys(results).sort()).toEqual(['attention', 'elementwise', 'fused', 'layer', 'long_context', 'matmul', 'moe', 'tokenizer', 'train_step']);
+    expect(Object.keys(results).sort()).toEqual([
+      'attention',
+      'elementwise',
+      'fused',
+      'layer',
+      'long_context',
+      'matmul',
+      'moe',
+      'tokenizer',
+      'train_step',
+    ]);
     const json = JSON.parse(readFileSync(join(out, 'matmul.json'), 'utf8'));
     expect(json.machine.cores).toBeGreaterThan(0);
     for (const row of json.rows) {
@@ -24,20 +34,37 @@ describe('bench harness', () => {
     expect(results.layer![0]!.tokens).toBeGreaterThan(0);
     expect(results.train_step!.map((r) => r.tokens)).toEqual([8, 8]);
     const long = results.long_context!;
-    expect(long.map((r) => r.label)).toEqual([expect.stringMatching(/^forward T=256 /), expect.stringMatching(/^prefill /), expect.stringMatching(/^decode /)]);
+    expect(long.map((r) => r.label)).toEqual([
+      expect.stringMatching(/^forward T=256 /),
+      expect.stringMatching(/^prefill /),
+      expect.stringMatching(/^decode /),
+    ]);
     expect(long[0]!.peakBytes).toBeGreaterThanOrEqual(0); // time and peak memory of the long forward
   });
 
   it('runs the GPU cases with --backend gpu, each against the CPU backend in the same run', async () => {
     const out = mkdtempSync(join(tmpdir(), 'llmjp4-bench-gpu-'));
-    const results = await runBench(['matmul', '--backend', 'gpu', '--gpu-mode', 'webasm', '--quick', '--time', '5', '--out', out]);
+    const results = await runBench([
+      'matmul',
+      '--backend',
+      'gpu',
+      '--gpu-mode',
+      'webasm',
+      '--quick',
+      '--time',
+      '5',
+      '--out',
+      out,
+    ]);
     const json = JSON.parse(readFileSync(join(out, 'matmul.gpu-webasm.json'), 'utf8'));
     expect(json.options.backend).toBe('gpu:webasm');
     for (const row of results.matmul!) {
       expect(row.label).toMatch(/\[gpu:webasm\]$/);
       expect(row.speedup).toBeGreaterThan(0);
     }
-    await expect(runBench(['tokenizer', '--backend', 'gpu'])).rejects.toThrow('bench: suite(s) tokenizer have no GPU cases; with --backend gpu choose from matmul, attention, layer');
+    await expect(runBench(['tokenizer', '--backend', 'gpu'])).rejects.toThrow(
+      'bench: suite(s) tokenizer have no GPU cases; with --backend gpu choose from matmul, attention, layer',
+    );
   });
 
   it('formats a table with only the columns some row fills', () => {
@@ -48,7 +75,9 @@ describe('bench harness', () => {
   });
 
   it('rejects unknown suites and dtypes', async () => {
-    await expect(runBench(['nope'])).rejects.toThrow('bench: unknown suite(s) nope; available: matmul, attention, fused, layer, moe, elementwise, tokenizer, train_step, long_context');
+    await expect(runBench(['nope'])).rejects.toThrow(
+      'bench: unknown suite(s) nope; available: matmul, attention, fused, layer, moe, elementwise, tokenizer, train_step, long_context',
+    );
     await expect(runBench(['--threads', '0'])).rejects.toThrow('bench: --threads must be a positive integer, got 0');
     await expect(runBench(['--dtype', 'int32'])).rejects.toThrow('bench: --dtype must be float32 or float64, got int32');
   });

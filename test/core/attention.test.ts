@@ -11,7 +11,12 @@ import { getNumThreads, setNumThreads } from '../../kernels/cpu/threads/pool.js'
 import { wasmAttentionTuning } from '../../kernels/cpu/wasm/attention_layout.js';
 import { getCpuKernels, setCpuKernels, wasmStats, type CpuKernels } from '../../kernels/cpu/wasm/runtime.js';
 
-const saved = { threadedMin: attentionTuning.threadedMin, threads: getNumThreads(), kernels: getCpuKernels(), chunkBytes: wasmAttentionTuning.chunkBytes };
+const saved = {
+  threadedMin: attentionTuning.threadedMin,
+  threads: getNumThreads(),
+  kernels: getCpuKernels(),
+  chunkBytes: wasmAttentionTuning.chunkBytes,
+};
 afterAll(() => {
   attentionTuning.threadedMin = saved.threadedMin;
   wasmAttentionTuning.chunkBytes = saved.chunkBytes;
@@ -67,7 +72,10 @@ const cases = (maxT: number) =>
 
 const fused = ([q, k, v, mask]: Tensor[], d: Dims) => attention(q, k, v, { causal: d.causal, offset: d.offset, mask });
 const reference = ([q, k, v, mask]: Tensor[], d: Dims) =>
-  attentionOp(mask !== undefined).reference!({ q, k, v, mask }, { causal: d.causal, offset: d.offset, scale: q.shape[3] ** -0.5, hasMask: mask !== undefined });
+  attentionOp(mask !== undefined).reference!(
+    { q, k, v, mask },
+    { causal: d.causal, offset: d.offset, scale: q.shape[3] ** -0.5, hasMask: mask !== undefined },
+  );
 
 /**
  * Float32 tolerance for flash attention against the materialised reference: both sum up to ~160 keys in
@@ -86,7 +94,10 @@ describe('flash attention = materialised reference', () => {
       checkFused({ name: `attention (${kernels})`, cases: cases(80), fused, reference, numRuns: 40, tol: FLASH_TOL });
       // Float32 cases took the WebAssembly path, forward and backward, exactly when it was selected.
       const after = wasmStats();
-      expect([after.attention > before.attention, after.attentionBackward > before.attentionBackward]).toEqual([kernels === 'wasm', kernels === 'wasm']);
+      expect([after.attention > before.attention, after.attentionBackward > before.attentionBackward]).toEqual([
+        kernels === 'wasm',
+        kernels === 'wasm',
+      ]);
     });
 
     it(`threads forced on for every size (${kernels} kernels)`, () => {
@@ -122,7 +133,10 @@ describe('attention laws', () => {
       const k = randn([1, 1, T, 8], { dtype: 'float64' });
       const v = randn([1, 1, T, 8], { dtype: 'float64' });
       const noise = randn([1, 1, T, 8], { dtype: 'float64' }).mul(seed % 5);
-      const later = tensor(Array.from({ length: T }, (_, i) => (i >= cut ? 1 : 0)), { dtype: 'float64' }).reshape(1, 1, T, 1);
+      const later = tensor(
+        Array.from({ length: T }, (_, i) => (i >= cut ? 1 : 0)),
+        { dtype: 'float64' },
+      ).reshape(1, 1, T, 1);
       const a = attention(q, k, v, { causal: true }).narrow(2, 0, cut);
       const b = attention(q, k.add(noise.mul(later)), v.add(noise.mul(later)), { causal: true }).narrow(2, 0, cut);
       expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
@@ -164,7 +178,9 @@ describe('attention laws', () => {
   });
 
   it('bad shapes are errors naming what was given', () => {
-    expect(() => attention(randn([1, 3, 2, 4]), randn([1, 2, 2, 4]), randn([1, 2, 2, 4]))).toThrow(/attention: expected q \[B, NH, Tq, HS\].*got q \[1,3,2,4\]/);
+    expect(() => attention(randn([1, 3, 2, 4]), randn([1, 2, 2, 4]), randn([1, 2, 2, 4]))).toThrow(
+      /attention: expected q \[B, NH, Tq, HS\].*got q \[1,3,2,4\]/,
+    );
     expect(() => attention(randn([1, 2, 2, 4]), randn([1, 2, 3, 4]), randn([1, 2, 3, 4]), { mask: randn([3, 3]) })).toThrow(
       'attention: mask [1,1,3,3] does not broadcast to [B, NH, Tq, Tk] = [1,2,2,3]',
     );

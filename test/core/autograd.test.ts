@@ -28,7 +28,9 @@ describe('backward', () => {
   it('backward(grad) for non-scalar outputs; a clear error without it', () => {
     const x = f64([1, 2, 3]);
     const y = x.mul(2);
-    expect(() => y.backward()).toThrow('backward: gradient can be implied only for a single-element output, got shape [3]; pass backward(grad)');
+    expect(() => y.backward()).toThrow(
+      'backward: gradient can be implied only for a single-element output, got shape [3]; pass backward(grad)',
+    );
     y.backward(f64([1, 0, -1], false));
     expect(Array.from(x.grad!.dataSync())).toEqual([2, 0, -2]);
     expect(() => x.mul(2).backward(f64([1, 2], false))).toThrow('backward: grad is [2] float64, but the output is [3] float64');
@@ -88,7 +90,9 @@ describe('grad modes and leaves', () => {
   });
 
   it('requiresGrad only on floating leaves', () => {
-    expect(() => tensor([1], { dtype: 'int32', requiresGrad: true })).toThrow('requiresGrad: only floating tensors can require gradients, got int32');
+    expect(() => tensor([1], { dtype: 'int32', requiresGrad: true })).toThrow(
+      'requiresGrad: only floating tensors can require gradients, got int32',
+    );
     const x = f64([1]);
     expect(() => {
       x.mul(2).requiresGrad = false;
@@ -101,7 +105,12 @@ describe('grad modes and leaves', () => {
     const w = randn([4, 2], { dtype: 'float64', requiresGrad: true });
     const ids = tensor([0, 3, 3], { dtype: 'int32' });
     w.indexSelect(0, ids).sum().backward();
-    expect(w.grad!.toArraySync()).toEqual([[1, 1], [0, 0], [0, 0], [2, 2]]);
+    expect(w.grad!.toArraySync()).toEqual([
+      [1, 1],
+      [0, 0],
+      [0, 0],
+      [2, 2],
+    ]);
   });
 });
 

@@ -2,14 +2,31 @@
 // draws that are the same on every machine, *Like variants, 0-d tensors, data()/item()/toArray().
 import { describe, expect, it } from 'vitest';
 import {
-  arange, eye, full, fullLike, Generator, manualSeed, ones, onesLike, rand, randint, randn, randnLike, tensor, zeros, zerosLike,
+  arange,
+  eye,
+  full,
+  fullLike,
+  Generator,
+  manualSeed,
+  ones,
+  onesLike,
+  rand,
+  randint,
+  randn,
+  randnLike,
+  tensor,
+  zeros,
+  zerosLike,
 } from '../../core/index.js';
 import { checkProperty, shape } from '../../core/testing/index.js';
 import fc from 'fast-check';
 
 describe('tensor()', () => {
   it('infers shape and dtype from nested arrays, typed arrays and numbers', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect(t.dtype).toBe('float32');
     expect(tensor(new Float64Array([1, 2])).dtype).toBe('float64');
@@ -29,11 +46,23 @@ describe('tensor()', () => {
   });
 
   it('reads back as typed array, number and nested arrays, sync and async', async () => {
-    const t = tensor([[1, 2], [3, 4]], { dtype: 'float64' });
+    const t = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'float64' },
+    );
     expect(Array.from(await t.data())).toEqual([1, 2, 3, 4]);
-    expect(await t.toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(await t.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(await t.sum().item()).toBe(10);
-    expect(t.transpose(0, 1).toArraySync()).toEqual([[1, 3], [2, 4]]);
+    expect(t.transpose(0, 1).toArraySync()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
     expect(() => t.itemSync()).toThrow('item: expected a tensor with one element, got shape [2,2]');
     const copy = t.dataSync();
     copy[0] = 99;
@@ -43,7 +72,10 @@ describe('tensor()', () => {
 
 describe('fills, ranges, eye', () => {
   it('zeros / ones / full / *Like', () => {
-    expect(zeros([2, 2]).toArraySync()).toEqual([[0, 0], [0, 0]]);
+    expect(zeros([2, 2]).toArraySync()).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
     expect(ones([2], { dtype: 'int32' }).dtype).toBe('int32');
     expect(full([2], 2.5).toArraySync()).toEqual([2.5, 2.5]);
     expect(full([1], 1e40).toArraySync()).toEqual([Infinity]);
@@ -66,7 +98,10 @@ describe('fills, ranges, eye', () => {
   });
 
   it('eye', () => {
-    expect(eye(2, 3).toArraySync()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(eye(2, 3).toArraySync()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
   });
 });
 

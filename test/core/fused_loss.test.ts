@@ -55,7 +55,9 @@ describe('fused AdamW', () => {
 
   it('in place = the rule written in ops', () => {
     checkProperty(cases, ({ shape: s, seed, dtype, ...h }) => {
-      const p = randn(s, { dtype }).add(seed % 3).contiguous();
+      const p = randn(s, { dtype })
+        .add(seed % 3)
+        .contiguous();
       const g = randn(s, { dtype });
       const m = randn(s, { dtype }).mul(0.1).contiguous();
       const v = randn(s, { dtype }).square().mul(0.01).contiguous();
@@ -64,7 +66,11 @@ describe('fused AdamW', () => {
       adamwUpdate_(p, g, m, v, h);
       expect(p.storage).toBe(storage);
       const tol = dtype === 'float32' ? 2e-6 : 1e-12;
-      for (const [got, want] of [[p, ref.param], [m, ref.m], [v, ref.v]] as const) {
+      for (const [got, want] of [
+        [p, ref.param],
+        [m, ref.m],
+        [v, ref.v],
+      ] as const) {
         const a = got.dataSync();
         want.dataSync().forEach((w, i) => expect(Math.abs(a[i] - w)).toBeLessThanOrEqual(tol * (1 + Math.abs(w))));
       }
@@ -74,8 +80,14 @@ describe('fused AdamW', () => {
   it('refuses views and mismatched state', () => {
     const p = zeros([4]);
     const h = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 1 };
-    expect(() => adamwUpdate_(p.narrow(0, 1, 2), zeros([2]), zeros([2]), zeros([2]), h)).toThrow(/param must be a contiguous tensor that owns its storage/);
-    expect(() => adamwUpdate_(p, zeros([3]), zeros([4]), zeros([4]), h)).toThrow('adamwUpdate_: grad is [3] float32, parameter is [4] float32');
-    expect(() => adamwUpdate_(p, zeros([4]), zeros([4]), zeros([4]), { ...h, step: 0 })).toThrow(/step must be a positive integer/);
+    expect(() => adamwUpdate_(p.narrow(0, 1, 2), zeros([2]), zeros([2]), zeros([2]), h)).toThrow(
+      /param must be a contiguous tensor that owns its storage/,
+    );
+    expect(() => adamwUpdate_(p, zeros([3]), zeros([4]), zeros([4]), h)).toThrow(
+      'adamwUpdate_: grad is [3] float32, parameter is [4] float32',
+    );
+    expect(() => adamwUpdate_(p, zeros([4]), zeros([4]), zeros([4]), { ...h, step: 0 })).toThrow(
+      /step must be a positive integer/,
+    );
   });
 });

@@ -22,7 +22,12 @@ const gatherCases = shape({ minRank: 1, maxRank: 3 }).chain((s) =>
 
 function refGather(x: NDArray, index: NDArray, a: number): NDArray {
   const ax = a < 0 ? a + x.shape.length : a;
-  return ndarray.map(index, (v, idx) => at(x, idx.map((c, i) => (i === ax ? v : c))));
+  return ndarray.map(index, (v, idx) =>
+    at(
+      x,
+      idx.map((c, i) => (i === ax ? v : c)),
+    ),
+  );
 }
 
 function refScatterAdd(x: NDArray, index: NDArray, src: NDArray, a: number): NDArray {
@@ -50,7 +55,12 @@ function refIndexSelect(x: NDArray, index: NDArray, a: number): NDArray {
   const ax = a < 0 ? a + x.shape.length : a;
   const shape = x.shape.map((d, i) => (i === ax ? index.data.length : d));
   const n = shape.reduce((p, q) => p * q, 1);
-  const data = Array.from({ length: n }, (_, p) => at(x, multiIndex(shape, p).map((c, i) => (i === ax ? index.data[c] : c))));
+  const data = Array.from({ length: n }, (_, p) =>
+    at(
+      x,
+      multiIndex(shape, p).map((c, i) => (i === ax ? index.data[c] : c)),
+    ),
+  );
   return { shape, data };
 }
 
@@ -75,7 +85,9 @@ describe('gather / scatterAdd', () => {
 
   it('out-of-range and wrongly typed indices are errors naming the op', () => {
     const x = zeros([2, 3]);
-    expect(() => x.gather(1, tensor([[0, 3]], { dtype: 'int32' }))).toThrow('gather: index 3 is out of range for an axis of size 3');
+    expect(() => x.gather(1, tensor([[0, 3]], { dtype: 'int32' }))).toThrow(
+      'gather: index 3 is out of range for an axis of size 3',
+    );
     expect(() => x.gather(1, tensor([[0, -1]], { dtype: 'int32' }))).toThrow('gather: index -1 is out of range');
     expect(() => x.gather(1, tensor([[0, 1]]))).toThrow('gather: index must be int32, got float32');
     expect(() => x.gather(1, tensor([0, 1], { dtype: 'int32' }))).toThrow('gather: index [2] does not fit x [2,3] along axis 1');
@@ -130,9 +142,27 @@ describe('indexSelect / indexAdd / embedding', () => {
   });
 
   it('oneHot', () => {
-    const y = oneHot(tensor([[2, 0], [1, 1]], { dtype: 'int32' }), 3);
+    const y = oneHot(
+      tensor(
+        [
+          [2, 0],
+          [1, 1],
+        ],
+        { dtype: 'int32' },
+      ),
+      3,
+    );
     expect(y.dtype).toBe('int32');
-    expect(y.toArraySync()).toEqual([[[0, 0, 1], [1, 0, 0]], [[0, 1, 0], [0, 1, 0]]]);
+    expect(y.toArraySync()).toEqual([
+      [
+        [0, 0, 1],
+        [1, 0, 0],
+      ],
+      [
+        [0, 1, 0],
+        [0, 1, 0],
+      ],
+    ]);
     expect(oneHot(tensor([1], { dtype: 'int32' }), 2, { dtype: 'float32' }).dtype).toBe('float32');
     expect(() => oneHot(tensor([3], { dtype: 'int32' }), 3)).toThrow(/index 3 is out of range for an axis of size 3/);
   });
@@ -141,7 +171,9 @@ describe('indexSelect / indexAdd / embedding', () => {
 describe('tril / triu', () => {
   it('keep one triangle of the last two axes (any diagonal offset), gradient only there', () => {
     const cases = shape({ minRank: 2, maxRank: 3 }).chain((s) =>
-      fc.tuple(tensorSpec(s), fc.integer({ min: -3, max: 3 }), fc.boolean()).map(([x, k, lower]) => ({ inputs: [x], attrs: { k, lower } })),
+      fc
+        .tuple(tensorSpec(s), fc.integer({ min: -3, max: 3 }), fc.boolean())
+        .map(([x, k, lower]) => ({ inputs: [x], attrs: { k, lower } })),
     );
     checkOp({
       name: 'tril/triu',

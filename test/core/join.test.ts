@@ -14,7 +14,11 @@ function refCat(xs: NDArray[], a: number): NDArray {
     const idx = multiIndex(shape, p);
     let c = idx[a];
     for (const x of xs) {
-      if (c < x.shape[a]) return at(x, idx.map((v, i) => (i === a ? c : v)));
+      if (c < x.shape[a])
+        return at(
+          x,
+          idx.map((v, i) => (i === a ? c : v)),
+        );
       c -= x.shape[a];
     }
     throw new Error('unreachable');
@@ -41,7 +45,9 @@ describe('cat / stack', () => {
     const cases = shape({ maxRank: 3 }).chain((s) =>
       fc
         .tuple(fc.integer({ min: 0, max: s.length }), fc.integer({ min: 1, max: 3 }))
-        .chain(([a, n]) => fc.tuple(...Array.from({ length: n }, () => tensorSpec(s))).map((inputs) => ({ inputs, attrs: { a } }))),
+        .chain(([a, n]) =>
+          fc.tuple(...Array.from({ length: n }, () => tensorSpec(s))).map((inputs) => ({ inputs, attrs: { a } })),
+        ),
     );
     checkOp({
       name: 'stack',
@@ -72,7 +78,11 @@ describe('split / chunk', () => {
     checkOp({
       name: 'split',
       cases,
-      fn: ([x], { a, size }) => cat(split(x, size, a).map((p, i) => p.mul(i + 1)), a),
+      fn: ([x], { a, size }) =>
+        cat(
+          split(x, size, a).map((p, i) => p.mul(i + 1)),
+          a,
+        ),
       reference: ([x], { a, size }) => ndarray.map(x, (v, idx) => v * (Math.floor(idx[a] / size) + 1)),
     });
   });
@@ -80,7 +90,11 @@ describe('split / chunk', () => {
   it('split by a list of sizes; chunk as torch.chunk', () => {
     const x = arange(10);
     expect(split(x, [3, 0, 7]).map((t) => t.shape[0])).toEqual([3, 0, 7]);
-    expect(chunk(x, 3).map((t) => Array.from(t.dataSync()))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(chunk(x, 3).map((t) => Array.from(t.dataSync()))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(chunk(arange(6), 4).map((t) => t.shape[0])).toEqual([2, 2, 2]);
     expect(() => split(x, [3, 3])).toThrow('split: sizes [3,3] do not add up to 10, the size of axis 0 of [10]');
   });

@@ -41,17 +41,17 @@ const dims = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 
 
 describe('matmul', () => {
   it('batched with broadcasting (2-D to 4-D), any operand layout', () => {
-    const cases = fc.tuple(broadcastShapes(2, { maxRank: 2, maxDim: 3 }), dims).chain(([[ba, bb], [M, K, N]]) =>
-      fc.tuple(tensorSpec([...ba, M, K]), tensorSpec([...bb, K, N])).map(([a, b]) => ({ inputs: [a, b], attrs: {} })),
-    );
+    const cases = fc
+      .tuple(broadcastShapes(2, { maxRank: 2, maxDim: 3 }), dims)
+      .chain(([[ba, bb], [M, K, N]]) =>
+        fc.tuple(tensorSpec([...ba, M, K]), tensorSpec([...bb, K, N])).map(([a, b]) => ({ inputs: [a, b], attrs: {} })),
+      );
     checkOp({ name: 'matmul', cases, fn: ([a, b]) => a.matmul(b), reference: ([a, b]) => refMatmul(a, b), numRuns: 60 });
   });
 
   it('1-D operands are vectors (vector·matrix, matrix·vector, dot)', () => {
     const cases = dims.chain(([M, K]) =>
-      fc
-        .tuple(tensorSpec([K]), tensorSpec([K, M]), tensorSpec([M, K]), tensorSpec([K]))
-        .map((inputs) => ({ inputs, attrs: {} })),
+      fc.tuple(tensorSpec([K]), tensorSpec([K, M]), tensorSpec([M, K]), tensorSpec([K])).map((inputs) => ({ inputs, attrs: {} })),
     );
     checkOp({
       name: 'matmul(1-D)',
@@ -106,9 +106,9 @@ describe('linear', () => {
 describe('laws and errors', () => {
   it('(AB)ᵀ = BᵀAᵀ', () => {
     checkProperty(
-      fc.tuple(broadcastShapes(1, { maxRank: 2 }), dims).chain(([[batch], [M, K, N]]) =>
-        fc.tuple(tensorSpec([...batch, M, K]), tensorSpec([...batch, K, N])),
-      ),
+      fc
+        .tuple(broadcastShapes(1, { maxRank: 2 }), dims)
+        .chain(([[batch], [M, K, N]]) => fc.tuple(tensorSpec([...batch, M, K]), tensorSpec([...batch, K, N]))),
       ([a, b]) => {
         const A = tensor(Float64Array.from(a.values), { shape: a.shape });
         const B = tensor(Float64Array.from(b.values), { shape: b.shape });
@@ -122,7 +122,9 @@ describe('laws and errors', () => {
   it('shape and dtype errors', () => {
     expect(() => zeros([2, 3, 4]).matmul(zeros([5, 6]))).toThrow('matmul: inner dimensions differ: a is [6,4], b is [5,6]');
     expect(() => zeros([2, 3, 4]).matmul(zeros([3, 4, 5]))).toThrow('matmul: shapes [2] and [3] cannot be broadcast together');
-    expect(() => zeros([2, 2]).matmul(zeros([2, 2], { dtype: 'float64' }))).toThrow(/matmul: expects two float32 or two float64 tensors/);
+    expect(() => zeros([2, 2]).matmul(zeros([2, 2], { dtype: 'float64' }))).toThrow(
+      /matmul: expects two float32 or two float64 tensors/,
+    );
     expect(() => zeros([]).matmul(zeros([2]))).toThrow('matmul: both operands need at least 1 dimension, got [] and [2]');
   });
 });

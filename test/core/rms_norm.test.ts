@@ -38,16 +38,28 @@ describe('rmsNorm', () => {
     const y = rmsNorm(tensor([0, 0], { dtype: 'float64' }), tensor([1, 1], { dtype: 'float64' }), 1e-6);
     expect(Array.from(y.dataSync())).toEqual([0, 0]);
     const z = rmsNorm(tensor([3, 4], { dtype: 'float64' }), tensor([1, 2], { dtype: 'float64' }), 0);
-    expect(Array.from(z.dataSync()).map((v) => v.toFixed(12))).toEqual([(3 / Math.sqrt(12.5)).toFixed(12), ((2 * 4) / Math.sqrt(12.5)).toFixed(12)]);
-    expect(() => rmsNorm(tensor([[1, 2, 3]]), tensor([1, 2]))).toThrow('rmsNorm: x is [1,3] and weight is [2]; expected weight [3]');
+    expect(Array.from(z.dataSync()).map((v) => v.toFixed(12))).toEqual([
+      (3 / Math.sqrt(12.5)).toFixed(12),
+      ((2 * 4) / Math.sqrt(12.5)).toFixed(12),
+    ]);
+    expect(() => rmsNorm(tensor([[1, 2, 3]]), tensor([1, 2]))).toThrow(
+      'rmsNorm: x is [1,3] and weight is [2]; expected weight [3]',
+    );
   });
 });
 
 describe('swiglu', () => {
-  const cases = shape({ maxRank: 3 }).chain((s) => fc.tuple(tensorSpec(s, { min: -6, max: 6 }), tensorSpec(s)).map((inputs) => ({ inputs, attrs: {} })));
+  const cases = shape({ maxRank: 3 }).chain((s) =>
+    fc.tuple(tensorSpec(s, { min: -6, max: 6 }), tensorSpec(s)).map((inputs) => ({ inputs, attrs: {} })),
+  );
 
   it('fused = silu(gate)·up, forward and gradients', () => {
-    checkFused({ name: 'swiglu', cases, fused: ([g, u]) => swiglu(g, u), reference: ([gate, up]) => Swiglu.reference!({ gate, up }, {}) });
+    checkFused({
+      name: 'swiglu',
+      cases,
+      fused: ([g, u]) => swiglu(g, u),
+      reference: ([gate, up]) => Swiglu.reference!({ gate, up }, {}),
+    });
   });
 
   it('backward = finite differences', () => {

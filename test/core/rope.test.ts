@@ -22,7 +22,10 @@ const cases = fc
   })
   .chain((c) =>
     fc
-      .tuple(tensorSpec([c.B, c.NH, c.T, c.HS]), fc.array(fc.integer({ min: 0, max: 100 }), { minLength: c.B * c.T, maxLength: c.B * c.T }))
+      .tuple(
+        tensorSpec([c.B, c.NH, c.T, c.HS]),
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: c.B * c.T, maxLength: c.B * c.T }),
+      )
       .map(([x, ids]) => ({ inputs: [x], attrs: { ...c, ids } })),
   );
 
@@ -82,10 +85,21 @@ describe('rope', () => {
 
   it('law: q·k after rotation depends only on the position difference', () => {
     checkProperty(
-      fc.record({ HS: headDims, p: fc.integer({ min: 0, max: 50 }), q: fc.integer({ min: 0, max: 50 }), shift: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({
+        HS: headDims,
+        p: fc.integer({ min: 0, max: 50 }),
+        q: fc.integer({ min: 0, max: 50 }),
+        shift: fc.integer({ min: 0, max: 50 }),
+      }),
       ({ HS, p, q, shift }) => {
-        const a = tensor(Array.from({ length: HS }, (_, i) => Math.sin(i + 1)), { dtype: 'float64', shape: [1, 1, 1, HS] });
-        const b = tensor(Array.from({ length: HS }, (_, i) => Math.cos(3 * i)), { dtype: 'float64', shape: [1, 1, 1, HS] });
+        const a = tensor(
+          Array.from({ length: HS }, (_, i) => Math.sin(i + 1)),
+          { dtype: 'float64', shape: [1, 1, 1, HS] },
+        );
+        const b = tensor(
+          Array.from({ length: HS }, (_, i) => Math.cos(3 * i)),
+          { dtype: 'float64', shape: [1, 1, 1, HS] },
+        );
         const at = (x: Tensor, pos: number) => {
           const t = ropeTables(HS, 1e4, { type: 'default' }, { offset: pos, length: 1 }, 'float64');
           return rope(x, t.cos, t.sin);
@@ -101,14 +115,29 @@ describe('rope', () => {
     const d = 8;
     const { invFreq } = ropeInvFreq(d, 1e4);
     invFreq.forEach((f, i) => expect(f).toBeCloseTo(1 / 1e4 ** ((2 * i) / d), 6));
-    const l3 = ropeInvFreq(d, 1e4, { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 }).invFreq;
+    const l3 = ropeInvFreq(d, 1e4, {
+      type: 'llama3',
+      factor: 8,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 64,
+    }).invFreq;
     invFreq.forEach((f, i) => {
       const wavelen = (2 * Math.PI) / f;
-      if (wavelen < 64 / 4) expect(l3[i]).toBe(f); // high frequency: kept
-      else if (wavelen > 64) expect(l3[i]).toBeCloseTo(f / 8, 8); // low frequency: divided by the factor
+      if (wavelen < 64 / 4)
+        expect(l3[i]).toBe(f); // high frequency: kept
+      else if (wavelen > 64)
+        expect(l3[i]).toBeCloseTo(f / 8, 8); // low frequency: divided by the factor
       else expect(l3[i] < f && l3[i] > f / 8).toBe(true); // in between: a blend
     });
-    const yarn = ropeInvFreq(d, 1e4, { type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 32, betaFast: 32, betaSlow: 1, attentionFactor: 0.1 * Math.log(4) + 1 });
+    const yarn = ropeInvFreq(d, 1e4, {
+      type: 'yarn',
+      factor: 4,
+      originalMaxPositionEmbeddings: 32,
+      betaFast: 32,
+      betaSlow: 1,
+      attentionFactor: 0.1 * Math.log(4) + 1,
+    });
     expect(yarn.attentionScaling).toBeCloseTo(1.1386, 4);
     expect(yarn.invFreq[0]).toBeCloseTo(invFreq[0], 8); // fastest rotation: extrapolated (unchanged)
     expect(yarn.invFreq[d / 2 - 1]).toBeCloseTo(invFreq[d / 2 - 1] / 4, 8); // slowest: interpolated

@@ -25,7 +25,12 @@ const axisCases = (max = 3) =>
 
 describe('softmax / logSoftmax', () => {
   it('softmax over any axis', () => {
-    checkOp({ name: 'softmax', cases: axisCases(), fn: ([x], { a }) => x.softmax(a), reference: ([x], { a }) => ndarray.alongAxis(x, a, refSoftmax) });
+    checkOp({
+      name: 'softmax',
+      cases: axisCases(),
+      fn: ([x], { a }) => x.softmax(a),
+      reference: ([x], { a }) => ndarray.alongAxis(x, a, refSoftmax),
+    });
   });
 
   it('logSoftmax over any axis', () => {
@@ -51,15 +56,12 @@ describe('softmax / logSoftmax', () => {
   });
 
   it('law: softmax rows sum to 1 and are non-negative', () => {
-    checkProperty(
-      axisCases(50),
-      ({ inputs: [x], attrs: { a } }) => {
-        const t = tensor(Float64Array.from(x.values), { shape: x.shape });
-        const p = t.softmax(a);
-        for (const v of p.sum(a).dataSync()) expect(Math.abs(v - 1)).toBeLessThan(1e-12);
-        for (const v of p.dataSync()) expect(v).toBeGreaterThanOrEqual(0);
-      },
-    );
+    checkProperty(axisCases(50), ({ inputs: [x], attrs: { a } }) => {
+      const t = tensor(Float64Array.from(x.values), { shape: x.shape });
+      const p = t.softmax(a);
+      for (const v of p.sum(a).dataSync()) expect(Math.abs(v - 1)).toBeLessThan(1e-12);
+      for (const v of p.dataSync()) expect(v).toBeGreaterThanOrEqual(0);
+    });
   });
 });
 
@@ -67,7 +69,11 @@ describe('crossEntropy', () => {
   /** logits [..., C] with int32 targets in [0, C) or ignoreIndex. */
   const ceCases = fc.tuple(shape({ minRank: 0, maxRank: 2 }), fc.integer({ min: 1, max: 5 })).chain(([lead, C]) =>
     fc
-      .tuple(tensorSpec([...lead, C]), tensorSpec(lead, { integer: true, min: -1, max: C - 1 }), fc.constantFrom('mean', 'sum', 'none'))
+      .tuple(
+        tensorSpec([...lead, C]),
+        tensorSpec(lead, { integer: true, min: -1, max: C - 1 }),
+        fc.constantFrom('mean', 'sum', 'none'),
+      )
       .map(([logits, t, reduction]) => ({
         // -1 stands for "ignored": mapped to the ignore index.
         inputs: [logits, { ...t, values: t.values.map((v) => (v === -1 ? -100 : v)), kind: 'int32' as const }],
@@ -82,7 +88,9 @@ describe('crossEntropy', () => {
       fn: ([logits, t], { reduction }) => crossEntropy(logits, t, { ignoreIndex: -100, reduction }),
       reference: ([logits, t], { reduction }) => {
         const C = logits.shape[logits.shape.length - 1];
-        const losses = t.data.map((target, r) => (target === -100 ? 0 : -refLogSoftmax(logits.data.slice(r * C, (r + 1) * C))[target]));
+        const losses = t.data.map((target, r) =>
+          target === -100 ? 0 : -refLogSoftmax(logits.data.slice(r * C, (r + 1) * C))[target],
+        );
         if (reduction === 'none') return { shape: t.shape, data: losses };
         const total = losses.reduce((a, b) => a + b, 0);
         const valid = t.data.filter((v) => v !== -100).length;
@@ -94,7 +102,9 @@ describe('crossEntropy', () => {
   it('soft targets (class probabilities shaped like the logits)', () => {
     const cases = fc
       .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }))
-      .chain(([N, C]) => fc.tuple(tensorSpec([N, C]), tensorSpec([N, C], { min: 0, max: 1 })).map((inputs) => ({ inputs, attrs: {} })));
+      .chain(([N, C]) =>
+        fc.tuple(tensorSpec([N, C]), tensorSpec([N, C], { min: 0, max: 1 })).map((inputs) => ({ inputs, attrs: {} })),
+      );
     checkOp({
       name: 'crossEntropy(soft)',
       cases,
@@ -112,7 +122,13 @@ describe('crossEntropy', () => {
   });
 
   it('matches a hand-computed value; all-ignored mean is NaN (as PyTorch); bad targets are clear errors', () => {
-    const logits = tensor([[0, 0], [Math.log(3), 0]], { dtype: 'float64' });
+    const logits = tensor(
+      [
+        [0, 0],
+        [Math.log(3), 0],
+      ],
+      { dtype: 'float64' },
+    );
     const loss = crossEntropy(logits, tensor([0, 0], { dtype: 'int32' }));
     expect(loss.itemSync()).toBeCloseTo((Math.log(2) + Math.log(4 / 3)) / 2, 14);
     expect(crossEntropy(logits, tensor([-100, -100], { dtype: 'int32' })).itemSync()).toBeNaN();
@@ -120,6 +136,8 @@ describe('crossEntropy', () => {
       /crossEntropy: .*neither a class in \[0, 2\) nor ignoreIndex -100/,
     );
     expect(() => crossEntropy(logits, tensor([0, 1]))).toThrow(/class-index targets must be int32, got float32/);
-    expect(() => crossEntropy(logits, zeros([3], { dtype: 'int32' }))).toThrow('crossEntropy: targets [3] must be [2] (class indices) or [2,2] (probabilities)');
+    expect(() => crossEntropy(logits, zeros([3], { dtype: 'int32' }))).toThrow(
+      'crossEntropy: targets [3] must be [2] (class indices) or [2,2] (probabilities)',
+    );
   });
 });

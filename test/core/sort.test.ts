@@ -11,7 +11,9 @@ function order(line: number[], descending: boolean): number[] {
 }
 
 const cases = shape({ minRank: 1, maxRank: 3 }).chain((s) =>
-  fc.tuple(tensorSpec(s, { distinct: true }), axis(s.length), fc.boolean()).map(([x, a, descending]) => ({ inputs: [x], attrs: { a, descending } })),
+  fc
+    .tuple(tensorSpec(s, { distinct: true }), axis(s.length), fc.boolean())
+    .map(([x, a, descending]) => ({ inputs: [x], attrs: { a, descending } })),
 );
 
 describe('sort / argsort / topk', () => {
@@ -33,9 +35,11 @@ describe('sort / argsort / topk', () => {
 
   it('topk values and indices, largest or smallest', () => {
     const topCases = shape({ minRank: 1, maxRank: 3 }).chain((s) =>
-      fc.tuple(tensorSpec(s, { distinct: true }), fc.boolean()).chain(([x, largest]) =>
-        fc.integer({ min: 0, max: s[s.length - 1] }).map((k) => ({ inputs: [x], attrs: { k, largest } })),
-      ),
+      fc
+        .tuple(tensorSpec(s, { distinct: true }), fc.boolean())
+        .chain(([x, largest]) =>
+          fc.integer({ min: 0, max: s[s.length - 1] }).map((k) => ({ inputs: [x], attrs: { k, largest } })),
+        ),
     );
     const ref = (line: number[], k: number, largest: boolean) => order(line, largest).slice(0, k);
     const along = (x: ndarray.NDArray, k: number, f: (line: number[]) => number[]) => {

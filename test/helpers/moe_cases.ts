@@ -12,8 +12,18 @@ export interface MoeCase {
 /** The sizes: N ≤ maxN tokens, H ≤ 6, I ≤ 5, E ≤ 6, K ≤ min(E, 3), and a capacity in [0, N·K] when capped. */
 export function moeSizes(maxN: number) {
   return fc
-    .record({ N: fc.integer({ min: 1, max: maxN }), H: fc.integer({ min: 1, max: 6 }), I: fc.integer({ min: 1, max: 5 }), E: fc.integer({ min: 1, max: 6 }), capped: fc.boolean() })
-    .chain((s) => fc.integer({ min: 1, max: Math.min(s.E, 3) }).chain((K) => fc.integer({ min: 0, max: s.N * K }).map((cap) => ({ ...s, K, cap }))));
+    .record({
+      N: fc.integer({ min: 1, max: maxN }),
+      H: fc.integer({ min: 1, max: 6 }),
+      I: fc.integer({ min: 1, max: 5 }),
+      E: fc.integer({ min: 1, max: 6 }),
+      capped: fc.boolean(),
+    })
+    .chain((s) =>
+      fc
+        .integer({ min: 1, max: Math.min(s.E, 3) })
+        .chain((K) => fc.integer({ min: 0, max: s.N * K }).map((cap) => ({ ...s, K, cap }))),
+    );
 }
 
 /** Inputs [x, weights, indices (int32), gate, up, down] and the capacity attribute. */
@@ -29,7 +39,14 @@ export function moeExpertCases(maxN: number): fc.Arbitrary<OpCase<MoeCase>> {
         tensorSpec([E, H, I]),
       )
       .map(([x, w, idx, g, u, d]) => ({
-        inputs: [x, w, { shape: [N, K], values: idx.flat(), layout: { kind: 'contiguous' as const }, kind: 'int32' as const }, g, u, d],
+        inputs: [
+          x,
+          w,
+          { shape: [N, K], values: idx.flat(), layout: { kind: 'contiguous' as const }, kind: 'int32' as const },
+          g,
+          u,
+          d,
+        ],
         attrs: { capacity: capped ? cap : -1 },
       })),
   );

@@ -12,7 +12,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
 /** The root README, then one README per top-level source folder, in the order the tour reads them. */
-export const TOUR_FILES = ['README.md', 'core/README.md', 'kernels/README.md', 'model/README.md', 'train/README.md', 'bench/README.md'] as const;
+export const TOUR_FILES = [
+  'README.md',
+  'core/README.md',
+  'kernels/README.md',
+  'model/README.md',
+  'train/README.md',
+  'bench/README.md',
+] as const;
 
 export interface Block {
   /** The README's path relative to the repo root. */
@@ -37,7 +44,11 @@ export function readmeBlocks(file: string): Block[] {
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped (hyphens and underscores kept), spaces → '-'. */
 export function headingAnchor(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replaceAll(' ', '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replaceAll(' ', '-');
 }
 
 /** The anchors of a README's headings (outside code fences). */
@@ -77,7 +88,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const blocks = file ? readmeBlocks(file) : [];
   const b = blocks[Number(n) - 1];
   if (!b) {
-    console.error(`usage: npx tsx test/helpers/readme_blocks.ts FILE N  (FILE one of ${TOUR_FILES.join(', ')}; N from 1 to its number of ts blocks${file ? `, here ${blocks.length}` : ''})`);
+    console.error(
+      `usage: npx tsx test/helpers/readme_blocks.ts FILE N  (FILE one of ${TOUR_FILES.join(', ')}; N from 1 to its number of ts blocks${file ? `, here ${blocks.length}` : ''})`,
+    );
     process.exit(2);
   }
   process.chdir(REPO_ROOT);

@@ -61,7 +61,11 @@ export function buildModel(spec: TinySpec, dtype: 'float32' | 'float64' = 'float
   return createModel(parseConfig(spec.config), { dtype, seed: spec.seed });
 }
 
-export const ids2d = (rows: readonly (readonly number[])[]): Tensor => tensor(rows.map((r) => [...r]), { dtype: 'int32' });
+export const ids2d = (rows: readonly (readonly number[])[]): Tensor =>
+  tensor(
+    rows.map((r) => [...r]),
+    { dtype: 'int32' },
+  );
 
 /** Largest |a − b| over the largest |b| (and 1), for nested arrays of one shape. */
 export function relErr(a: Tensor, b: Tensor): number {

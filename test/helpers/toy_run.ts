@@ -13,11 +13,22 @@ import { trainStep } from '../../train/step.js';
 
 export type ToyKind = 'llama' | 'moe';
 
-const SMALL = { vocab_size: 48, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8 };
+const SMALL = {
+  vocab_size: 48,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  head_dim: 8,
+};
 const SCHEDULE: Schedule = { kind: 'wsd', peakLr: 1e-2, warmupSteps: 2, stableSteps: 3, decaySteps: 4 };
 
 export function toyModel(kind: ToyKind): CausalLM {
-  const config = kind === 'llama' ? preset('tiny-llama', SMALL) : preset('tiny-qwen3-moe', { ...SMALL, moe_intermediate_size: 8, num_experts: 4 });
+  const config =
+    kind === 'llama'
+      ? preset('tiny-llama', SMALL)
+      : preset('tiny-qwen3-moe', { ...SMALL, moe_intermediate_size: 8, num_experts: 4 });
   return createModel(config, { seed: 21 });
 }
 
@@ -65,17 +76,28 @@ export async function toyRun(root: string | null, o: ToyRunOptions): Promise<Toy
   }
   const startedAt = step;
   const losses = new Map<number, number>();
-  for (; step < o.until; ) {
-    if (cursor.batchesServed !== step) throw new Error(`toyRun: the data cursor is at ${cursor.batchesServed}, the step is ${step}`);
+  for (; step < o.until;) {
+    if (cursor.batchesServed !== step)
+      throw new Error(`toyRun: the data cursor is at ${cursor.batchesServed}, the step is ${step}`);
     const ids = randint(0, SMALL.vocab_size, [2, 8], { generator: gens.data });
     cursor = { batchesServed: cursor.batchesServed + 1 };
-    const m = await trainStep(model, optimizer, [{ inputIds: ids, labels: ids }], { lr: lrAt(SCHEDULE, step), maxGradNorm: 1, zLossCoef: 1e-3 });
+    const m = await trainStep(model, optimizer, [{ inputIds: ids, labels: ids }], {
+      lr: lrAt(SCHEDULE, step),
+      maxGradNorm: 1,
+      zLossCoef: 1e-3,
+    });
     losses.set(step, m.lossTotal);
     history = [...history, m.lossTotal];
     step++;
     o.onStep?.(step, m.lossTotal);
     if (root && o.saveEvery && step % o.saveEvery === 0) {
-      saveCheckpoint(root, model, optimizer, { step, rng: gens, dataCursor: cursor, extra: { history } }, { keepLast: o.keepLast });
+      saveCheckpoint(
+        root,
+        model,
+        optimizer,
+        { step, rng: gens, dataCursor: cursor, extra: { history } },
+        { keepLast: o.keepLast },
+      );
     }
   }
   return { model, losses, startedAt, history };

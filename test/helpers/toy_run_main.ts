@@ -3,4 +3,10 @@
 import { toyRun, type ToyKind } from './toy_run.js';
 
 const [root, kind, until] = process.argv.slice(2);
-await toyRun(root!, { kind: kind as ToyKind, until: Number(until), saveEvery: 1, keepLast: 2, onStep: (s) => process.stdout.write(`step ${s}\n`) });
+await toyRun(root!, {
+  kind: kind as ToyKind,
+  until: Number(until),
+  saveEvery: 1,
+  keepLast: 2,
+  onStep: (s) => process.stdout.write(`step ${s}\n`),
+});

@@ -18,7 +18,10 @@ const rows = (t: Tensor): number[][] => {
 describe('forward outputAttentions', () => {
   it('gives per layer [B, NH, T, T] causal probability rows, equal to the rows of cached one-token decoding', () => {
     const arb = tinyConfig().chain((spec) =>
-      fc.record({ spec: fc.constant(spec), ids: fc.array(fc.integer({ min: 0, max: (spec.config.vocab_size as number) - 1 }), { minLength: 1, maxLength: 6 }) }),
+      fc.record({
+        spec: fc.constant(spec),
+        ids: fc.array(fc.integer({ min: 0, max: (spec.config.vocab_size as number) - 1 }), { minLength: 1, maxLength: 6 }),
+      }),
     );
     fc.assert(
       fc.property(arb, ({ spec, ids }) => {
@@ -58,7 +61,11 @@ describe('forward outputAttentions', () => {
     const plain = noGrad(() => model.forward(ids2d([ids]), { outputAttentions: true })).attentions!;
     const mask = tensor([[0, 0, 1, 1, 1, 1, 1]], { dtype: 'int32' });
     const padded = noGrad(() =>
-      model.forward(ids2d([[0, 0, ...ids]]), { attentionMask: mask, positionIds: tensor([[0, 0, 0, 1, 2, 3, 4]], { dtype: 'int32' }), outputAttentions: true }),
+      model.forward(ids2d([[0, 0, ...ids]]), {
+        attentionMask: mask,
+        positionIds: tensor([[0, 0, 0, 1, 2, 3, 4]], { dtype: 'int32' }),
+        outputAttentions: true,
+      }),
     ).attentions!;
     padded.forEach((a, l) => {
       const r = rows(a);
@@ -75,15 +82,22 @@ describe('forward outputAttentions', () => {
 
   it('attentionWeights(q, k) · v equals the fused attention, causal with an offset and a mask, GQA', () => {
     fc.assert(
-      fc.property(fc.record({ Tq: fc.integer({ min: 1, max: 5 }), past: fc.nat(3), rep: fc.constantFrom(1, 2, 3), seed: fc.nat(1000) }), ({ Tq, past, rep, seed }) => {
-        const Tk = Tq + past;
-        const [q, k, v] = [randn([2, 2 * rep, Tq, 4], { dtype: 'float64', generator: new Generator(seed) }), randn([2, 2, Tk, 4], { dtype: 'float64', generator: new Generator(seed + 1) }), randn([2, 2, Tk, 4], { dtype: 'float64', generator: new Generator(seed + 2) })];
-        const mask = ones([2, 1, 1, Tk], { dtype: 'float64' }).mul(-0.5);
-        const opts = { causal: true, offset: past, mask };
-        const got = attentionWeights(q, k, opts).matmul(repeatKv(v, rep)).dataSync();
-        const want = attention(q, k, v, opts).dataSync();
-        got.forEach((x, i) => expect(Math.abs(x - want[i]!)).toBeLessThan(1e-12));
-      }),
+      fc.property(
+        fc.record({ Tq: fc.integer({ min: 1, max: 5 }), past: fc.nat(3), rep: fc.constantFrom(1, 2, 3), seed: fc.nat(1000) }),
+        ({ Tq, past, rep, seed }) => {
+          const Tk = Tq + past;
+          const [q, k, v] = [
+            randn([2, 2 * rep, Tq, 4], { dtype: 'float64', generator: new Generator(seed) }),
+            randn([2, 2, Tk, 4], { dtype: 'float64', generator: new Generator(seed + 1) }),
+            randn([2, 2, Tk, 4], { dtype: 'float64', generator: new Generator(seed + 2) }),
+          ];
+          const mask = ones([2, 1, 1, Tk], { dtype: 'float64' }).mul(-0.5);
+          const opts = { causal: true, offset: past, mask };
+          const got = attentionWeights(q, k, opts).matmul(repeatKv(v, rep)).dataSync();
+          const want = attention(q, k, v, opts).dataSync();
+          got.forEach((x, i) => expect(Math.abs(x - want[i]!)).toBeLessThan(1e-12));
+        },
+      ),
       fcParams(40),
     );
   });

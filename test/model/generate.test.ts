@@ -28,7 +28,8 @@ function referenceLoop(model: CausalLM, prompt: number[], opts: GenerateOptions 
 }
 
 const vocabOf = (spec: TinySpec) => spec.config.vocab_size as number;
-const promptArb = (spec: TinySpec, min = 1, max = 6) => fc.array(fc.integer({ min: 0, max: vocabOf(spec) - 1 }), { minLength: min, maxLength: max });
+const promptArb = (spec: TinySpec, min = 1, max = 6) =>
+  fc.array(fc.integer({ min: 0, max: vocabOf(spec) - 1 }), { minLength: min, maxLength: max });
 
 /** Count forwards (and check none builds a graph) by wrapping the model's forward. */
 function instrument(model: CausalLM): { calls: () => number } {
@@ -88,11 +89,32 @@ describe('generate', () => {
   });
 
   it('streams each token as it is chosen, before the next forward, without building a graph', async () => {
-    const spec = { config: { model_type: 'qwen3_moe', vocab_size: 30, hidden_size: 12, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 6, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 8, initializer_range: 0.6 }, seed: 1 };
+    const spec = {
+      config: {
+        model_type: 'qwen3_moe',
+        vocab_size: 30,
+        hidden_size: 12,
+        intermediate_size: 16,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        head_dim: 6,
+        num_experts: 4,
+        num_experts_per_tok: 2,
+        moe_intermediate_size: 8,
+        initializer_range: 0.6,
+      },
+      seed: 1,
+    };
     const model = buildModel(spec, 'float32');
     const { calls } = instrument(model);
     const seen: [number, number, number][] = [];
-    const ids = await generate(model, [1, 5, 7, 9, 11], { maxNewTokens: 6, stopTokens: [], prefillChunk: 2, onToken: (id, row) => seen.push([id, row, calls()]) });
+    const ids = await generate(model, [1, 5, 7, 9, 11], {
+      maxNewTokens: 6,
+      stopTokens: [],
+      prefillChunk: 2,
+      onToken: (id, row) => seen.push([id, row, calls()]),
+    });
     expect(isGradEnabled()).toBe(true); // generation left grad mode as it found it
     expect(seen.map((s) => s[0])).toEqual(ids);
     // Prefill: ceil(5/2) = 3 forwards; token i is streamed after 3 + i forwards, and the last one needs none after it.
@@ -102,7 +124,20 @@ describe('generate', () => {
   });
 
   it('waits for an onToken that returns a promise before the next forward (a page paints there)', async () => {
-    const spec = { config: { model_type: 'llama', vocab_size: 30, hidden_size: 12, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 6, initializer_range: 0.6 }, seed: 2 };
+    const spec = {
+      config: {
+        model_type: 'llama',
+        vocab_size: 30,
+        hidden_size: 12,
+        intermediate_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 6,
+        initializer_range: 0.6,
+      },
+      seed: 2,
+    };
     const model = buildModel(spec, 'float32');
     const { calls } = instrument(model);
     const log: string[] = [];
@@ -115,12 +150,28 @@ describe('generate', () => {
         log.push(`painted after ${calls()}`);
       },
     });
-    expect(log).toEqual(['token after 1', 'painted after 1', 'token after 2', 'painted after 2', 'token after 3', 'painted after 3']);
+    expect(log).toEqual([
+      'token after 1',
+      'painted after 1',
+      'token after 2',
+      'painted after 2',
+      'token after 3',
+      'painted after 3',
+    ]);
   });
 
   it('decodes a batch of equal-length prompts as each alone, each row stopping on its own', async () => {
     const arb = tinyConfig().chain((spec) =>
-      fc.integer({ min: 1, max: 5 }).chain((n) => fc.record({ spec: fc.constant(spec), a: promptArb(spec, n, n), b: promptArb(spec, n, n), stop: fc.nat(vocabOf(spec) - 1) })),
+      fc
+        .integer({ min: 1, max: 5 })
+        .chain((n) =>
+          fc.record({
+            spec: fc.constant(spec),
+            a: promptArb(spec, n, n),
+            b: promptArb(spec, n, n),
+            stop: fc.nat(vocabOf(spec) - 1),
+          }),
+        ),
     );
     await fc.assert(
       fc.asyncProperty(arb, async ({ spec, a, b, stop }) => {
@@ -136,7 +187,20 @@ describe('generate', () => {
   });
 
   it('gives the same tokens for the same seed, and different seeds differ', async () => {
-    const model = buildModel({ config: { model_type: 'llama', vocab_size: 40, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, initializer_range: 0.3 }, seed: 0 });
+    const model = buildModel({
+      config: {
+        model_type: 'llama',
+        vocab_size: 40,
+        hidden_size: 8,
+        intermediate_size: 12,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 4,
+        initializer_range: 0.3,
+      },
+      seed: 0,
+    });
     const run = (seed: number) => generate(model, [1, 2], { maxNewTokens: 10, temperature: 1.5, seed, stopTokens: [] });
     expect(await run(3)).toEqual(await run(3));
     const outs = new Set<string>();
@@ -145,21 +209,56 @@ describe('generate', () => {
   });
 
   it('rejects bad prompts and options with messages that name them', async () => {
-    const model = buildModel({ config: { model_type: 'llama', vocab_size: 10, hidden_size: 8, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, max_position_embeddings: 16 }, seed: 0 });
+    const model = buildModel({
+      config: {
+        model_type: 'llama',
+        vocab_size: 10,
+        hidden_size: 8,
+        intermediate_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 4,
+        max_position_embeddings: 16,
+      },
+      seed: 0,
+    });
     await expect(generate(model, [])).rejects.toThrow('generate: the prompt is empty (give at least one token, e.g. BOS)');
     await expect(generate(model, [1, 10])).rejects.toThrow('generate: prompt token 10 (row 0) is outside the vocabulary [0, 10)');
-    await expect(generate(model, [[1, 2], [3]])).rejects.toThrow('generate: batched prompts must have one length; row 0 has 2 tokens, row 1 has 1');
-    await expect(generate(model, [1], { maxNewTokens: -1 })).rejects.toThrow('generate: maxNewTokens must be a non-negative integer, got -1');
+    await expect(generate(model, [[1, 2], [3]])).rejects.toThrow(
+      'generate: batched prompts must have one length; row 0 has 2 tokens, row 1 has 1',
+    );
+    await expect(generate(model, [1], { maxNewTokens: -1 })).rejects.toThrow(
+      'generate: maxNewTokens must be a non-negative integer, got -1',
+    );
     await expect(generate(model, [1], { topK: 1.5 })).rejects.toThrow('generate: topK must be a non-negative integer, got 1.5');
-    await expect(generate(model, [1, 2, 3], { maxNewTokens: 14 })).rejects.toThrow("generate: prompt (3 tokens) + maxNewTokens (14) exceeds the model's max_position_embeddings (16)");
-    await expect(generate(model, [1], { maxNewTokens: 2, prefillChunk: 0 })).rejects.toThrow('generate: prefillChunk must be a positive integer, got 0');
+    await expect(generate(model, [1, 2, 3], { maxNewTokens: 14 })).rejects.toThrow(
+      "generate: prompt (3 tokens) + maxNewTokens (14) exceeds the model's max_position_embeddings (16)",
+    );
+    await expect(generate(model, [1], { maxNewTokens: 2, prefillChunk: 0 })).rejects.toThrow(
+      'generate: prefillChunk must be a positive integer, got 0',
+    );
     expect(await generate(model, [1], { maxNewTokens: 0 })).toEqual([]);
   });
 });
 
 describe('long context', () => {
   it('a tiny-width model runs a 2,048-token forward, equal to the same sequence prefilled in cached chunks', () => {
-    const spec = { config: { model_type: 'llama', vocab_size: 64, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 65536, initializer_range: 0.2 }, seed: 5 };
+    const spec = {
+      config: {
+        model_type: 'llama',
+        vocab_size: 64,
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 16,
+        max_position_embeddings: 65536,
+        initializer_range: 0.2,
+      },
+      seed: 5,
+    };
     const model = buildModel(spec, 'float32');
     const T = 2048;
     const g = new Generator(9);
@@ -172,7 +271,12 @@ describe('long context', () => {
     const cache = new KVCache();
     let last: Tensor | undefined;
     noGrad(() => {
-      for (const [start, n] of [[0, 1024], [1024, 768], [1792, 256]] as const) last = model.forward(ids2d([ids.slice(start, start + n)]), { cache }).logits;
+      for (const [start, n] of [
+        [0, 1024],
+        [1024, 768],
+        [1792, 256],
+      ] as const)
+        last = model.forward(ids2d([ids.slice(start, start + n)]), { cache }).logits;
     });
     const got = last!.dataSync();
     let err = 0;

@@ -15,7 +15,13 @@ const scalarErr = (x: number, ref: number) => Math.abs(x - ref) / Math.abs(ref);
 
 function load(g: Golden, dtype: 'float32' | 'float64'): CausalLM {
   const m = createModel(parseConfig(g.config), { dtype });
-  const used = m.loadStateDict((k) => { try { return g.param(k); } catch { return undefined; } }, dtype);
+  const used = m.loadStateDict((k) => {
+    try {
+      return g.param(k);
+    } catch {
+      return undefined;
+    }
+  }, dtype);
   expect(used.size).toBeGreaterThan(0);
   return m;
 }
@@ -37,7 +43,8 @@ for (const variant of VARIANTS) {
           if (dtype === 'float32') expect(await relErr(out.logits, g.t(`${c}.f32.logits`))).toBeLessThan(TOL.activations);
           const hs = out.hiddenStates!;
           expect(await relErr(hs.embed, g.t(`${c}.ref.hidden.embed`))).toBeLessThan(TOL.activations);
-          for (const [i, h] of hs.layers.entries()) expect(await relErr(h, g.t(`${c}.ref.hidden.layer${i}`)), `layer ${i}`).toBeLessThan(TOL.activations);
+          for (const [i, h] of hs.layers.entries())
+            expect(await relErr(h, g.t(`${c}.ref.hidden.layer${i}`)), `layer ${i}`).toBeLessThan(TOL.activations);
           expect(await relErr(hs.finalNorm, g.t(`${c}.ref.hidden.final_norm`))).toBeLessThan(TOL.activations);
           expect(scalarErr(out.ceLoss!.itemSync(), s.loss)).toBeLessThan(TOL.loss);
           if (moe) {
@@ -47,7 +54,9 @@ for (const variant of VARIANTS) {
               const logits = out.routerLogits[j];
               expect(await relErr(logits, g.t(`${c}.ref.router_logits.layer${layer}`))).toBeLessThan(TOL.activations);
               const r = routeTopK(logits, g.config.num_experts_per_tok, g.config.norm_topk_prob);
-              expect(Array.from(r.indices.dataSync())).toEqual(Array.from(g.t(`${c}.ref.routing.selected.layer${layer}`).dataSync()));
+              expect(Array.from(r.indices.dataSync())).toEqual(
+                Array.from(g.t(`${c}.ref.routing.selected.layer${layer}`).dataSync()),
+              );
               expect(await relErr(r.weights, g.t(`${c}.ref.routing.weights.layer${layer}`))).toBeLessThan(TOL.activations);
             }
             expect(scalarErr(out.auxLoss!.itemSync(), s.aux_loss)).toBeLessThan(TOL.loss);
@@ -77,9 +86,14 @@ for (const variant of VARIANTS) {
               if (name === 'model.embed_tokens.weight') {
                 // Only the rows of tokens that occur are stored; every other row must be exactly 0.
                 const rows = Array.from(g.t(`${c}.embed_grad_row_ids`).dataSync());
-                const all = grad.dataSync(), H = grad.shape[1];
+                const all = grad.dataSync(),
+                  H = grad.shape[1];
                 for (let v = 0; v < grad.shape[0]; v++) {
-                  if (!rows.includes(v)) expect(all.subarray(v * H, (v + 1) * H).every((x) => x === 0), `embedding row ${v}`).toBe(true);
+                  if (!rows.includes(v))
+                    expect(
+                      all.subarray(v * H, (v + 1) * H).every((x) => x === 0),
+                      `embedding row ${v}`,
+                    ).toBe(true);
                 }
                 grad = grad.indexSelect(0, g.t(`${c}.embed_grad_row_ids`));
               }

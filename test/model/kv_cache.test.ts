@@ -11,23 +11,27 @@ import { preset } from '../../model/presets.js';
 import { buildModel, ids2d, relErr, tinyConfig } from '../helpers/tiny_models.js';
 
 /** Split n positions into chunks: the first is the prefill, the rest decode steps (mostly single tokens). */
-const splits = (n: number) => fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: n }).map((sizes) => {
-  const out: number[] = [];
-  let left = n;
-  for (const s of sizes) {
-    if (left === 0) break;
-    out.push(Math.min(s, left));
-    left -= out.at(-1)!;
-  }
-  if (left > 0) out.push(...Array(left).fill(1));
-  return out;
-});
+const splits = (n: number) =>
+  fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: n }).map((sizes) => {
+    const out: number[] = [];
+    let left = n;
+    for (const s of sizes) {
+      if (left === 0) break;
+      out.push(Math.min(s, left));
+      left -= out.at(-1)!;
+    }
+    if (left > 0) out.push(...Array(left).fill(1));
+    return out;
+  });
 
 const decodeCase = tinyConfig().chain((spec) =>
   fc.integer({ min: 2, max: 10 }).chain((n) =>
     fc.record({
       spec: fc.constant(spec),
-      ids: fc.array(fc.array(fc.integer({ min: 0, max: (spec.config.vocab_size as number) - 1 }), { minLength: n, maxLength: n }), { minLength: 1, maxLength: 2 }),
+      ids: fc.array(
+        fc.array(fc.integer({ min: 0, max: (spec.config.vocab_size as number) - 1 }), { minLength: n, maxLength: n }),
+        { minLength: 1, maxLength: 2 },
+      ),
       chunks: splits(n),
       reserve: fc.constantFrom(0, 1, n, 2 * n),
       dtype: fc.constantFrom('float64', 'float64', 'float32') as fc.Arbitrary<'float32' | 'float64'>,
@@ -73,7 +77,10 @@ describe('KVCache decoding', () => {
       const ids = [1, 17, 300, 42, 42, 511, 0, 9, 256, 3, 77, 100];
       const full = noGrad(() => model.forward(ids2d([ids])).logits);
       const cache = new KVCache();
-      const steps = noGrad(() => [model.forward(ids2d([ids.slice(0, 4)]), { cache }).logits, ...ids.slice(4).map((id) => model.forward(ids2d([[id]]), { cache }).logits)]);
+      const steps = noGrad(() => [
+        model.forward(ids2d([ids.slice(0, 4)]), { cache }).logits,
+        ...ids.slice(4).map((id) => model.forward(ids2d([[id]]), { cache }).logits),
+      ]);
       expect(relErr(cat(steps, 1), full)).toBeLessThan(1e-5);
     }
   });
@@ -102,7 +109,20 @@ describe('KVCache decoding', () => {
   });
 
   it('keeps the graph through the cache: gradients of a decoded step equal those of the full forward', () => {
-    const model = buildModel({ config: { model_type: 'llama', vocab_size: 11, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 4, initializer_range: 0.5 }, seed: 3 });
+    const model = buildModel({
+      config: {
+        model_type: 'llama',
+        vocab_size: 11,
+        hidden_size: 8,
+        intermediate_size: 12,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        head_dim: 4,
+        initializer_range: 0.5,
+      },
+      seed: 3,
+    });
     const ids = [3, 1, 4, 1, 5];
     const w = model.model.layers.items[0]!.self_attn as unknown as { q_proj: { weight: Tensor }; k_proj: { weight: Tensor } };
     const grads = (f: () => Tensor) => {
@@ -187,10 +207,14 @@ describe('KVCache memory', () => {
   it('rejects mismatched shapes, dtypes and out-of-step layers with clear errors', () => {
     const cache = new KVCache();
     expect(() => new KVCache({ capacity: -1 })).toThrow('KVCache: capacity must be a non-negative integer, got -1');
-    expect(() => cache.update(0, kv(2), randn([2, 3, 2, 5], { dtype: 'float64' }))).toThrow('KVCache.update: expected k and v of one shape [B, KVH, T, HS] and dtype; got k float64 [2,3,2,4], v float64 [2,3,2,5]');
+    expect(() => cache.update(0, kv(2), randn([2, 3, 2, 5], { dtype: 'float64' }))).toThrow(
+      'KVCache.update: expected k and v of one shape [B, KVH, T, HS] and dtype; got k float64 [2,3,2,4], v float64 [2,3,2,5]',
+    );
     noGrad(() => cache.update(0, kv(2), kv(2)));
     cache.length = 2;
-    expect(() => cache.update(0, randn([2, 1, 1, 4], { dtype: 'float64' }), randn([2, 1, 1, 4], { dtype: 'float64' }))).toThrow('KVCache.update: layer 0 holds float64 [2,3,2,4], got k float64 [2,1,1,4]');
+    expect(() => cache.update(0, randn([2, 1, 1, 4], { dtype: 'float64' }), randn([2, 1, 1, 4], { dtype: 'float64' }))).toThrow(
+      'KVCache.update: layer 0 holds float64 [2,3,2,4], got k float64 [2,1,1,4]',
+    );
     expect(() => cache.update(1, kv(1), kv(1))).toThrow('KVCache.update: layer 1 holds 0 positions but the cache is at 2');
   });
 });

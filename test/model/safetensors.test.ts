@@ -36,7 +36,11 @@ describe('safetensors writer', () => {
       BOOL: [0, 1, 1, 0, 0, 1],
     };
     const path = join(dir, 'dtypes.safetensors');
-    saveSafetensors(path, Object.fromEntries(Object.entries(values).map(([d, v]) => [d, { data: v, shape: [2, 3], dtype: d as StDType }])), { metadata: { format: 'pt' } });
+    saveSafetensors(
+      path,
+      Object.fromEntries(Object.entries(values).map(([d, v]) => [d, { data: v, shape: [2, 3], dtype: d as StDType }])),
+      { metadata: { format: 'pt' } },
+    );
     const f = SafetensorsFile.open(path);
     expect(f.metadata).toEqual({ format: 'pt' });
     for (const [d, v] of Object.entries(values)) {
@@ -66,8 +70,12 @@ describe('safetensors writer', () => {
   });
 
   it('refuses duplicate names and wrong lengths, naming them', () => {
-    expect(() => saveSafetensors(join(dir, 'x.safetensors'), { a: { data: [1, 2], shape: [3], dtype: 'F32' } })).toThrow(/'a' has 2 values for shape \[3\]/);
-    expect(() => saveSafetensors(join(dir, 'x.safetensors'), { __metadata__: { data: [1], shape: [1], dtype: 'F32' } })).toThrow(/reserved/);
+    expect(() => saveSafetensors(join(dir, 'x.safetensors'), { a: { data: [1, 2], shape: [3], dtype: 'F32' } })).toThrow(
+      /'a' has 2 values for shape \[3\]/,
+    );
+    expect(() => saveSafetensors(join(dir, 'x.safetensors'), { __metadata__: { data: [1], shape: [1], dtype: 'F32' } })).toThrow(
+      /reserved/,
+    );
   });
 });
 
@@ -75,7 +83,8 @@ describe('savePretrained → fromPretrained', () => {
   for (const variant of ['llama_tiny', 'qwen3moe_tiny', 'qwen3moe_tiny_dense0']) {
     it(`${variant}: bit-exact, one file and sharded, and the golden file loads as HF wrote it`, () => {
       const m = fromPretrained(join(GOLDEN, variant));
-      const one = join(dir, `${variant}-one`), sharded = join(dir, `${variant}-sharded`);
+      const one = join(dir, `${variant}-one`),
+        sharded = join(dir, `${variant}-sharded`);
       savePretrained(m, one);
       savePretrained(m, sharded, { maxShardBytes: 40_000 });
       expect(existsSync(join(sharded, 'model.safetensors.index.json'))).toBe(true);
@@ -83,9 +92,17 @@ describe('savePretrained → fromPretrained', () => {
       expect(SafetensorsFile.open(join(one, 'model.safetensors')).metadata).toEqual({ format: 'pt' });
       const want = m.stateDict();
       // From bytes in memory (as the browser playground loads it): the same tensors.
-      const bytesOf = (d: string) => readdirSync(d).filter((f) => f.endsWith('.safetensors')).map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(d, name))) }));
+      const bytesOf = (d: string) =>
+        readdirSync(d)
+          .filter((f) => f.endsWith('.safetensors'))
+          .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(d, name))) }));
       const config = JSON.parse(readFileSync(join(one, 'config.json'), 'utf8'));
-      for (const back of [fromPretrained(one), fromPretrained(sharded), fromPretrainedBytes(config, bytesOf(one)), fromPretrainedBytes(config, bytesOf(sharded))]) {
+      for (const back of [
+        fromPretrained(one),
+        fromPretrained(sharded),
+        fromPretrainedBytes(config, bytesOf(one)),
+        fromPretrainedBytes(config, bytesOf(sharded)),
+      ]) {
         const got = back.stateDict();
         expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
         for (const [k, t] of want) expect(bitsEqual(got.get(k)!.dataSync(), t.dataSync()), k).toBe(true);
@@ -93,7 +110,12 @@ describe('savePretrained → fromPretrained', () => {
       // Saving the sharded form again as one file removes the stale index (and vice versa).
       savePretrained(m, sharded);
       expect(existsSync(join(sharded, 'model.safetensors.index.json'))).toBe(false);
-      expect(bitsEqual(fromPretrained(sharded).stateDict().get('model.norm.weight')!.dataSync(), want.get('model.norm.weight')!.dataSync())).toBe(true);
+      expect(
+        bitsEqual(
+          fromPretrained(sharded).stateDict().get('model.norm.weight')!.dataSync(),
+          want.get('model.norm.weight')!.dataSync(),
+        ),
+      ).toBe(true);
     });
   }
 
@@ -176,7 +198,10 @@ describe('corrupt and truncated safetensors files fail clearly', () => {
     const entry = fc.record({
       dtype,
       shape: fc.oneof(fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 3 }), fc.constant('x' as unknown as number[])),
-      data_offsets: fc.oneof(fc.tuple(fc.integer({ min: -2, max: 64 }), fc.integer({ min: -2, max: 64 })), fc.array(fc.nat(64), { maxLength: 3 })),
+      data_offsets: fc.oneof(
+        fc.tuple(fc.integer({ min: -2, max: 64 }), fc.integer({ min: -2, max: 64 })),
+        fc.array(fc.nat(64), { maxLength: 3 }),
+      ),
     });
     fc.assert(
       fc.property(fc.dictionary(fc.string({ maxLength: 4 }), entry, { maxKeys: 4 }), fc.nat(64), (header, dataBytes) => {

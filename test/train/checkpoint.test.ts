@@ -3,7 +3,16 @@
 // killed mid-write (a temp folder, a truncated file) is ignored; damaged files fail loudly; and a child
 // process SIGKILLed at random moments, resumed each time, ends exactly where a straight run ends.
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +20,14 @@ import { SafetensorsFile } from '../../model/io/safetensors_read.js';
 import { fromPretrained } from '../../model/pretrained.js';
 import { Generator } from '../../core/index.js';
 import { createModel } from '../../model/causal_lm.js';
-import { checkpointName, findLatestCheckpoint, listCheckpoints, loadCheckpoint, restoreGenerators, saveCheckpoint } from '../../train/checkpoint.js';
+import {
+  checkpointName,
+  findLatestCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  restoreGenerators,
+  saveCheckpoint,
+} from '../../train/checkpoint.js';
 import { AdamW } from '../../train/optim/adamw.js';
 import { defaultParamGroups } from '../../train/optim/param_groups.js';
 import { toyModel, toyRun, weightsOf, type ToyKind } from '../helpers/toy_run.js';
@@ -53,7 +69,9 @@ describe('checkpoints', () => {
     expect(ck.dataCursor).toEqual({ batchesServed: 5 });
     const g = new Generator(0);
     restoreGenerators({ data: g }, ck.rng);
-    expect(() => restoreGenerators({ other: g }, ck.rng)).toThrow('restoreGenerators: the checkpoint has generators [data], the run has [other]');
+    expect(() => restoreGenerators({ other: g }, ck.rng)).toThrow(
+      'restoreGenerators: the checkpoint has generators [data], the run has [other]',
+    );
   });
 
   it('resumes a float64 run in float64, with its exact values', () => {
@@ -64,7 +82,9 @@ describe('checkpoints', () => {
     expect(ck.model.dtype).toBe('float64');
     expect(weightsOf(ck.model)).toEqual(weightsOf(model));
     expect(() => saveCheckpoint(tmp(), model, opt, { step: -1 })).toThrow('saveCheckpoint: step must be an integer ≥ 0, got -1');
-    expect(() => saveCheckpoint(tmp(), model, opt, { step: 1 }, { keepLast: 0 })).toThrow('saveCheckpoint: keepLast must be an integer ≥ 1, got 0');
+    expect(() => saveCheckpoint(tmp(), model, opt, { step: 1 }, { keepLast: 0 })).toThrow(
+      'saveCheckpoint: keepLast must be an integer ≥ 1, got 0',
+    );
   });
 
   it('ignores a checkpoint killed mid-write (temp folder, truncated file, no state file) and loads the previous one', async () => {
@@ -97,11 +117,15 @@ describe('checkpoints', () => {
     const size = readFileSync(weights).length;
     const original = readFileSync(weights);
     truncateSync(weights, size - 4);
-    expect(() => loadCheckpoint(dir)).toThrow(`loadCheckpoint: ${weights} is corrupt: ${size - 4} bytes, the manifest says ${size} (truncated?)`);
+    expect(() => loadCheckpoint(dir)).toThrow(
+      `loadCheckpoint: ${weights} is corrupt: ${size - 4} bytes, the manifest says ${size} (truncated?)`,
+    );
     const flipped = Buffer.from(original);
     flipped[size - 1] ^= 1;
     writeFileSync(weights, flipped);
-    expect(() => loadCheckpoint(dir)).toThrow(new RegExp(`loadCheckpoint: ${weights.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt: sha256 [0-9a-f]{64} differs`));
+    expect(() => loadCheckpoint(dir)).toThrow(
+      new RegExp(`loadCheckpoint: ${weights.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt: sha256 [0-9a-f]{64} differs`),
+    );
     writeFileSync(weights, original);
     expect(loadCheckpoint(dir).step).toBe(1);
     appendFileSync(join(dir, 'trainer_state.json'), 'garbage');
@@ -114,7 +138,11 @@ describe('checkpoints', () => {
     const rand = new Generator(2024);
     let kills = 0;
     for (let attempt = 0; attempt < 8 && kills < 3; attempt++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/toy_run_main.ts'), root, 'moe', String(until)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'test/helpers/toy_run_main.ts'), root, 'moe', String(until)],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));

@@ -48,8 +48,20 @@ describe('SVG chart', () => {
     expect(niceTicks(2.2, 6.5)).toEqual([3, 4, 5, 6]);
     const svg = lineChartSvg(
       [
-        { name: 'a<b', points: [[0, 1], [1, 2]] },
-        { name: 'c', points: [[0, 3], [1, NaN]] },
+        {
+          name: 'a<b',
+          points: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+        {
+          name: 'c',
+          points: [
+            [0, 3],
+            [1, NaN],
+          ],
+        },
       ],
       { title: 'T & U', xLabel: 'x', yLabel: 'y' },
     );
@@ -74,11 +86,19 @@ describe('atomic write', () => {
 describe('heat map', () => {
   it('draws one titled cell per value, shaded by value, and checks its labels', async () => {
     const { heatmapSvg } = await import('../../train/plot.js');
-    const svg = heatmapSvg([[0, 0.5], [1, 0.25]], { title: 'experts', rowLabels: ['layer 0', 'layer 1'], colLabels: ['e0', 'e1'], valueLabel: 'share' });
+    const svg = heatmapSvg(
+      [
+        [0, 0.5],
+        [1, 0.25],
+      ],
+      { title: 'experts', rowLabels: ['layer 0', 'layer 1'], colLabels: ['e0', 'e1'], valueLabel: 'share' },
+    );
     expect(svg.match(/<rect x=/g)?.length).toBe(4);
     expect(svg).toContain('<title>layer 1, e0: 1</title>');
     expect(svg).toContain('fill="rgb(255,255,255)"'); // 0 is white
     expect(svg).toContain('fill="rgb(8,48,107)"'); // the maximum is dark
-    expect(() => heatmapSvg([[1, 2]], { title: '', rowLabels: ['a'], colLabels: ['x'], valueLabel: '' })).toThrow(/1×2 values but 1 row and 1 column labels/);
+    expect(() => heatmapSvg([[1, 2]], { title: '', rowLabels: ['a'], colLabels: ['x'], valueLabel: '' })).toThrow(
+      /1×2 values but 1 row and 1 column labels/,
+    );
   });
 });

@@ -23,7 +23,10 @@ let model: CausalLM;
 beforeAll(() => {
   dirs = smallCorpus();
   data = prepareData({ ...dirs, ...SMALL });
-  model = createModel(preset('tiny-llama', { vocab_size: data.tokenizer.vocabSize, num_hidden_layers: 2 }), { seed: 3, dtype: 'float64' });
+  model = createModel(preset('tiny-llama', { vocab_size: data.tokenizer.vocabSize, num_hidden_layers: 2 }), {
+    seed: 3,
+    dtype: 'float64',
+  });
 });
 
 /** −log softmax(logits[t])[next] summed over one row's counted targets, in plain JS. */
@@ -45,7 +48,10 @@ function rowNll(m: CausalLM, ids: Int32Array, labels: Int32Array): { nll: number
 
 describe('validationLoss', () => {
   it('equals the row-by-row oracle (full rows, the short tail, masked chat records)', async () => {
-    for (const [name, separator, useMask] of [['ja', data.tokenizer.eosId, false], ['sft', null, true]] as const) {
+    for (const [name, separator, useMask] of [
+      ['ja', data.tokenizer.eosId, false],
+      ['sft', null, true],
+    ] as const) {
       const docs = subCorpus(data, name).valid;
       const opts = { seqLen: 48, separator, useMask, maxTokens: 400, batchSize: 3 };
       const got = await validationLoss(model, docs, opts);
@@ -115,7 +121,20 @@ describe('llmjp4 eval', () => {
     savePretrained(small, dir);
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const args = ['eval', '--model', dir, '--corpus', dirs.corpusDir, '--cache', dirs.cacheDir, '--no-code', '--seq-len', '32', '--max-tokens', '64'];
+    const args = [
+      'eval',
+      '--model',
+      dir,
+      '--corpus',
+      dirs.corpusDir,
+      '--cache',
+      dirs.cacheDir,
+      '--no-code',
+      '--seq-len',
+      '32',
+      '--max-tokens',
+      '64',
+    ];
     expect(await main(args)).toBe(1);
     expect(err.mock.calls[0]![0]).toMatch(/has no tokenizer\.model; pass --tokenizer FILE/);
     copyFileSync(data.tokenizerPath, join(dir, 'tokenizer.model'));
@@ -126,7 +145,9 @@ describe('llmjp4 eval', () => {
     expect(report.multipleChoice.items.length).toBe(CHOICE_ITEMS.length);
     expect(report.subCorpora.en.perplexity).toBeGreaterThan(data.tokenizer.vocabSize / 2);
     // The table the command prints without --json.
-    expect(formatReport(report)).toMatch(/^sub-corpus +tokens +loss +perplexity\nen [\s\S]*multiple choice: [\d.]+% of 24 \(en [\d.]+% of 12, ja [\d.]+% of 12; chance 33\.7%\)/);
+    expect(formatReport(report)).toMatch(
+      /^sub-corpus +tokens +loss +perplexity\nen [\s\S]*multiple choice: [\d.]+% of 24 \(en [\d.]+% of 12, ja [\d.]+% of 12; chance 33\.7%\)/,
+    );
     // A tokenizer larger than the model's vocabulary is refused.
     expect(await main([...args, '--tokenizer', 'test/fixtures/tokenizer/llm-jp-tokenizer_ver4.0_alpha1.0.model'])).toBe(1);
     expect(err.mock.calls.at(-1)![0]).toMatch(/the tokenizer has 196608 pieces but the model's vocab_size is 1000/);

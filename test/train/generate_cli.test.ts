@@ -22,7 +22,15 @@ let big: CausalLM;
 
 beforeAll(() => {
   // 1 layer, 8 wide; a large init spreads the logits so sampling varies.
-  const shape = { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, initializer_range: 1 };
+  const shape = {
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    head_dim: 4,
+    initializer_range: 1,
+  };
   dir = mkdtempSync(join(tmpdir(), 'llmjp4-generate-'));
   savePretrained(createModel(preset('tiny-llama', { ...shape, vocab_size: 6000 }), { seed: 3 }), dir);
   bigDir = mkdtempSync(join(tmpdir(), 'llmjp4-generate-big-'));
@@ -53,12 +61,29 @@ describe('llmjp4 generate', () => {
     const sampling = { maxNewTokens: 6, temperature: 0.8, topK: 50, topP: 0.9, seed: 11 };
     const model = fromPretrained(dir);
     const expected = await generate(model, [1, 300, 5000], sampling);
-    const r = await run(['--model', dir, '--ids', '1,300,5000', '--max-new-tokens', '6', '--temperature', '0.8', '--top-k', '50', '--top-p', '0.9', '--seed', '11']);
+    const r = await run([
+      '--model',
+      dir,
+      '--ids',
+      '1,300,5000',
+      '--max-new-tokens',
+      '6',
+      '--temperature',
+      '0.8',
+      '--top-k',
+      '50',
+      '--top-p',
+      '0.9',
+      '--seed',
+      '11',
+    ]);
     expect(r.code).toBe(0);
     expect(r.writes.join('')).toBe(`${expected.join(',')}\n`);
     expect(r.writes.length).toBe(expected.length + 1);
     const greedy = await generate(model, [1, 2, 3], { maxNewTokens: 4 });
-    expect((await run(['--model', dir, '--ids', '1 2 3', '--max-new-tokens', '4', '--echo'])).writes.join('')).toBe(`1,2,3,${greedy.join(',')}\n`);
+    expect((await run(['--model', dir, '--ids', '1 2 3', '--max-new-tokens', '4', '--echo'])).writes.join('')).toBe(
+      `1,2,3,${greedy.join(',')}\n`,
+    );
   });
 
   it('--prompt streams the decoded continuation, multi-byte characters whole', async () => {
@@ -67,7 +92,21 @@ describe('llmjp4 generate', () => {
     const prompt = tok.encode(text, { allowSpecial: true });
     expect(prompt[0]).toBe(1); // BOS, as HF's tokenizer adds it
     const ids = await generate(big, prompt, { maxNewTokens: 12, temperature: 1, seed: 2 });
-    const r = await run(['--model', bigDir, '--tokenizer', TOKENIZER, '--prompt', text, '--max-new-tokens', '12', '--temperature', '1', '--seed', '2', '--echo']);
+    const r = await run([
+      '--model',
+      bigDir,
+      '--tokenizer',
+      TOKENIZER,
+      '--prompt',
+      text,
+      '--max-new-tokens',
+      '12',
+      '--temperature',
+      '1',
+      '--seed',
+      '2',
+      '--echo',
+    ]);
     expect(r.code).toBe(0);
     const whole = tok.decode([...prompt, ...ids]);
     expect(r.writes.join('')).toBe(`${whole}\n`);

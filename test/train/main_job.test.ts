@@ -46,7 +46,9 @@ describe('the main job', () => {
       for (const s of ['pretrain', 'midtrain', 'sft']) expect(existsSync(join(out, s, 'final', 'model.safetensors'))).toBe(true);
       if (arch === 'moe') expect(existsSync(join(out, 'pretrain', 'experts.svg'))).toBe(true);
       const again = await run(['start', '--arch', arch, '--quick', '--out', out, '--corpus', corpusDir]);
-      expect(again.out.replace(/done in .*/g, '').replace(/\(\d+ tokens\/s\)/g, '')).toBe(first.out.replace(/done in .*/g, '').replace(/\(\d+ tokens\/s\)/g, ''));
+      expect(again.out.replace(/done in .*/g, '').replace(/\(\d+ tokens\/s\)/g, '')).toBe(
+        first.out.replace(/done in .*/g, '').replace(/\(\d+ tokens\/s\)/g, ''),
+      );
     }, 120_000);
   }
 });

@@ -9,11 +9,16 @@ import { preset } from '../../model/presets.js';
 import { golden, GOLDEN } from '../helpers/golden.js';
 import { runCli } from '../helpers/cli.js';
 
-
 describe('llmjp4 params', () => {
   it('gives the real models exactly', async () => {
-    expect(JSON.parse((await runCli('params', '--preset', 'llm-jp-4-8b', '--json')).out[0])).toEqual({ total: 8_590_200_832, active: 8_590_200_832 });
-    expect(JSON.parse((await runCli('params', '--preset', 'llm-jp-4-32b-a3b', '--json')).out[0])).toEqual({ total: 32_139_028_992, active: 3_827_476_992 });
+    expect(JSON.parse((await runCli('params', '--preset', 'llm-jp-4-8b', '--json')).out[0])).toEqual({
+      total: 8_590_200_832,
+      active: 8_590_200_832,
+    });
+    expect(JSON.parse((await runCli('params', '--preset', 'llm-jp-4-32b-a3b', '--json')).out[0])).toEqual({
+      total: 32_139_028_992,
+      active: 3_827_476_992,
+    });
   });
 
   it('reads a config.json, and names bad input', async () => {
@@ -36,7 +41,14 @@ describe('llmjp4 forward', () => {
     it(`${variant}: logits and losses equal HF's float32 run (case A, two rows)`, async () => {
       const g = golden(variant);
       const ids = g.t('A.input_ids').toArraySync() as number[][];
-      const r = await runCli('forward', '--model', join(GOLDEN, variant), '--ids', ids.map((row) => row.join(',')).join(';'), '--json');
+      const r = await runCli(
+        'forward',
+        '--model',
+        join(GOLDEN, variant),
+        '--ids',
+        ids.map((row) => row.join(',')).join(';'),
+        '--json',
+      );
       expect(r.code).toBe(0);
       const got = JSON.parse(r.out[0]);
       expect(Object.keys(got).sort()).toEqual(['aux_loss', 'logits', 'loss', 'loss_total']);
@@ -51,7 +63,7 @@ describe('llmjp4 forward', () => {
       else {
         expect(Math.abs(got.aux_loss - s.aux_loss) / s.aux_loss).toBeLessThan(1e-5);
         expect(Math.abs(got.loss_total - s.loss_total) / s.loss_total).toBeLessThan(1e-5);
-        expect(got.loss_total).toBeCloseTo(got.loss + g.config.router_aux_loss_coef * got.aux_loss, 6) // summed in float32;
+        expect(got.loss_total).toBeCloseTo(got.loss + g.config.router_aux_loss_coef * got.aux_loss, 6); // summed in float32;
       }
     });
   }
@@ -60,8 +72,12 @@ describe('llmjp4 forward', () => {
     const model = join(GOLDEN, 'llama_tiny');
     expect((await runCli('forward', '--model', model, '--ids', '1,2;3')).err[0]).toMatch(/equal lengths, got 2, 1/);
     expect((await runCli('forward', '--model', model, '--ids', '1,x')).err[0]).toMatch(/'x' in row 0 is not a token id/);
-    expect((await runCli('forward', '--model', model, '--ids', '1,256')).err[0]).toMatch(/token 256 is outside the vocabulary \[0, 256\)/);
+    expect((await runCli('forward', '--model', model, '--ids', '1,256')).err[0]).toMatch(
+      /token 256 is outside the vocabulary \[0, 256\)/,
+    );
     expect((await runCli('forward', '--model', '/nonexistent', '--ids', '1,2')).err[0]).toMatch(/has no config\.json/);
-    expect((await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'tpu')).err[0]).toMatch(/--backend must be cpu or gpu, got 'tpu'/);
+    expect((await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'tpu')).err[0]).toMatch(
+      /--backend must be cpu or gpu, got 'tpu'/,
+    );
   });
 });

@@ -88,7 +88,8 @@ describe('replay-train: golden trajectories', () => {
         log.mockRestore();
       }
       const traj = JSON.parse(readFileSync(join(out, 'trajectory.json'), 'utf8'));
-      for (const s of traj.steps) for (const k of ['loss', 'aux_loss', 'loss_total', 'grad_norm', 'lr']) expect(typeof s[k], k).toBe('number');
+      for (const s of traj.steps)
+        for (const k of ['loss', 'aux_loss', 'loss_total', 'grad_norm', 'lr']) expect(typeof s[k], k).toBe('number');
       checkSteps(name, traj.steps);
       const f = SafetensorsFile.open(join(out, 'final.safetensors'));
       expect(f.metadata.format).toBe('pt');
@@ -102,7 +103,10 @@ describe('replay-train: golden trajectories', () => {
 
   it('runs as the installed bin: `npx llmjp4 replay-train` in a fresh process', () => {
     const out = mkdtempSync(join(tmpdir(), 'llmjp4-replay-bin-'));
-    const stdout = execFileSync('npx', ['llmjp4', 'replay-train', '--case', join(TRAIN, CASES[1]), '--out', out, '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+    const stdout = execFileSync('npx', ['llmjp4', 'replay-train', '--case', join(TRAIN, CASES[1]), '--out', out, '--quiet'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(stdout).toMatch(/train_qwen3moe_adamw: 8 steps, final loss [\d.]+; wrote /);
     checkSteps(CASES[1], JSON.parse(readFileSync(join(out, 'trajectory.json'), 'utf8')).steps);
   });

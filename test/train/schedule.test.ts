@@ -33,48 +33,70 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, M
 
 describe('lrAt', () => {
   it('warmup starts at 0 and rises linearly to the peak', () => {
-    checkProperty(anyArb, (s) => {
-      if (s.warmupSteps > 0) expect(lrAt(s, 0)).toBe(0);
-      for (let t = 0; t < s.warmupSteps; t++) expect(close(lrAt(s, t), (s.peakLr * t) / s.warmupSteps)).toBe(true);
-      // The first step after warmup is at the peak (WSD: unless there is neither a stable nor a decay phase).
-      const atPeak = s.kind !== 'wsd' || s.stableSteps + s.decaySteps > 0;
-      if (atPeak) expect(lrAt(s, s.warmupSteps)).toBe(s.peakLr);
-    }, 200);
+    checkProperty(
+      anyArb,
+      (s) => {
+        if (s.warmupSteps > 0) expect(lrAt(s, 0)).toBe(0);
+        for (let t = 0; t < s.warmupSteps; t++) expect(close(lrAt(s, t), (s.peakLr * t) / s.warmupSteps)).toBe(true);
+        // The first step after warmup is at the peak (WSD: unless there is neither a stable nor a decay phase).
+        const atPeak = s.kind !== 'wsd' || s.stableSteps + s.decaySteps > 0;
+        if (atPeak) expect(lrAt(s, s.warmupSteps)).toBe(s.peakLr);
+      },
+      200,
+    );
   });
 
   it('every schedule stays within [0, peak], is pure, and never rises after warmup', () => {
-    checkProperty(fc.tuple(anyArb, fc.integer({ min: 0, max: 400 })), ([s, t]) => {
-      const lr = lrAt(s, t);
-      expect(lr).toBeGreaterThanOrEqual(0);
-      expect(lr).toBeLessThanOrEqual(s.peakLr);
-      expect(lrAt(s, t)).toBe(lr);
-      if (t >= s.warmupSteps) expect(lrAt(s, t + 1)).toBeLessThanOrEqual(lr);
-    }, 300);
+    checkProperty(
+      fc.tuple(anyArb, fc.integer({ min: 0, max: 400 })),
+      ([s, t]) => {
+        const lr = lrAt(s, t);
+        expect(lr).toBeGreaterThanOrEqual(0);
+        expect(lr).toBeLessThanOrEqual(s.peakLr);
+        expect(lrAt(s, t)).toBe(lr);
+        if (t >= s.warmupSteps) expect(lrAt(s, t + 1)).toBeLessThanOrEqual(lr);
+      },
+      300,
+    );
   });
 
   it('WSD: the stable phase is exactly the peak, the decay follows its formula, and it ends at the floor', () => {
-    checkProperty(wsdArb, (s) => {
-      const [w, st, d] = [s.warmupSteps, s.stableSteps, s.decaySteps];
-      for (let t = w; t < w + st; t++) expect(lrAt(s, t)).toBe(s.peakLr);
-      const f = { '1-sqrt': (p: number) => 1 - Math.sqrt(p), linear: (p: number) => 1 - p, cosine: (p: number) => 0.5 * (1 + Math.cos(Math.PI * p)) }[s.decayType];
-      for (let t = w + st; t < w + st + d; t++) {
-        const p = (t - w - st) / d;
-        expect(close(lrAt(s, t), s.peakLr * (f(p) * (1 - s.minLrRatio) + s.minLrRatio))).toBe(true);
-      }
-      // The first decay step still has the peak; after the last, the minimum for ever.
-      if (d > 0) expect(lrAt(s, w + st)).toBe(s.peakLr);
-      for (const t of [w + st + d, w + st + d + 1, w + st + d + 1000]) expect(lrAt(s, t)).toBe(s.peakLr * s.minLrRatio);
-    }, 200);
+    checkProperty(
+      wsdArb,
+      (s) => {
+        const [w, st, d] = [s.warmupSteps, s.stableSteps, s.decaySteps];
+        for (let t = w; t < w + st; t++) expect(lrAt(s, t)).toBe(s.peakLr);
+        const f = {
+          '1-sqrt': (p: number) => 1 - Math.sqrt(p),
+          linear: (p: number) => 1 - p,
+          cosine: (p: number) => 0.5 * (1 + Math.cos(Math.PI * p)),
+        }[s.decayType];
+        for (let t = w + st; t < w + st + d; t++) {
+          const p = (t - w - st) / d;
+          expect(close(lrAt(s, t), s.peakLr * (f(p) * (1 - s.minLrRatio) + s.minLrRatio))).toBe(true);
+        }
+        // The first decay step still has the peak; after the last, the minimum for ever.
+        if (d > 0) expect(lrAt(s, w + st)).toBe(s.peakLr);
+        for (const t of [w + st + d, w + st + d + 1, w + st + d + 1000]) expect(lrAt(s, t)).toBe(s.peakLr * s.minLrRatio);
+      },
+      200,
+    );
   });
 
   it('cosine: the midpoint is halfway between peak and floor, and it rests on the floor from totalSteps on', () => {
-    checkProperty(cosineArb, (s) => {
-      const floor = s.peakLr * s.minLrRatio;
-      for (let t = 0; t < s.totalSteps + 20; t++) if (t >= s.warmupSteps) expect(lrAt(s, t)).toBeGreaterThanOrEqual(floor * (1 - 1e-15));
-      for (const t of [s.totalSteps, s.totalSteps + 1, s.totalSteps + 500]) if (s.totalSteps > s.warmupSteps) expect(close(lrAt(s, t), floor)).toBe(true);
-      const span = s.totalSteps - s.warmupSteps;
-      if (span > 0 && span % 2 === 0) expect(close(lrAt(s, s.warmupSteps + span / 2), (s.peakLr + floor) / 2)).toBe(true);
-    }, 200);
+    checkProperty(
+      cosineArb,
+      (s) => {
+        const floor = s.peakLr * s.minLrRatio;
+        for (let t = 0; t < s.totalSteps + 20; t++)
+          if (t >= s.warmupSteps) expect(lrAt(s, t)).toBeGreaterThanOrEqual(floor * (1 - 1e-15));
+        for (const t of [s.totalSteps, s.totalSteps + 1, s.totalSteps + 500])
+          if (s.totalSteps > s.warmupSteps) expect(close(lrAt(s, t), floor)).toBe(true);
+        const span = s.totalSteps - s.warmupSteps;
+        if (span > 0 && span % 2 === 0) expect(close(lrAt(s, s.warmupSteps + span / 2), (s.peakLr + floor) / 2)).toBe(true);
+      },
+      200,
+    );
   });
 
   it("gives the golden trajectories' per-step lrs exactly", () => {
@@ -94,13 +116,25 @@ describe('lrAt', () => {
   });
 
   it('rejects bad schedules and steps, naming the field', () => {
-    expect(() => lrAt({ kind: 'constant', peakLr: 1e-3, warmupSteps: 2 }, -1)).toThrow('lrAt: step must be an integer ≥ 0, got -1');
+    expect(() => lrAt({ kind: 'constant', peakLr: 1e-3, warmupSteps: 2 }, -1)).toThrow(
+      'lrAt: step must be an integer ≥ 0, got -1',
+    );
     expect(() => lrAt({ kind: 'constant', peakLr: 1e-3, warmupSteps: 2 }, 1.5)).toThrow(/lrAt: step/);
-    expect(() => validateSchedule({ kind: 'constant', peakLr: -1, warmupSteps: 2 })).toThrow("schedule 'constant': peakLr must be a finite number ≥ 0, got -1");
-    expect(() => validateSchedule({ kind: 'wsd', peakLr: 1, warmupSteps: 1, stableSteps: 1.5, decaySteps: 1 })).toThrow("schedule 'wsd': stableSteps must be an integer ≥ 0, got 1.5");
-    expect(() => validateSchedule({ kind: 'wsd', peakLr: 1, warmupSteps: 1, stableSteps: 1, decaySteps: 1, minLrRatio: 2 })).toThrow(/minLrRatio must be in \[0, 1\]/);
-    expect(() => validateSchedule({ kind: 'cosine', peakLr: 1, warmupSteps: 5, totalSteps: 3 })).toThrow("schedule 'cosine': totalSteps must be ≥ warmupSteps (5), got 3");
+    expect(() => validateSchedule({ kind: 'constant', peakLr: -1, warmupSteps: 2 })).toThrow(
+      "schedule 'constant': peakLr must be a finite number ≥ 0, got -1",
+    );
+    expect(() => validateSchedule({ kind: 'wsd', peakLr: 1, warmupSteps: 1, stableSteps: 1.5, decaySteps: 1 })).toThrow(
+      "schedule 'wsd': stableSteps must be an integer ≥ 0, got 1.5",
+    );
+    expect(() =>
+      validateSchedule({ kind: 'wsd', peakLr: 1, warmupSteps: 1, stableSteps: 1, decaySteps: 1, minLrRatio: 2 }),
+    ).toThrow(/minLrRatio must be in \[0, 1\]/);
+    expect(() => validateSchedule({ kind: 'cosine', peakLr: 1, warmupSteps: 5, totalSteps: 3 })).toThrow(
+      "schedule 'cosine': totalSteps must be ≥ warmupSteps (5), got 3",
+    );
     expect(() => scheduleFromHf({ kind: 'polynomial' }, 1)).toThrow(/unsupported schedule "polynomial"/);
-    expect(() => scheduleFromHf({ kind: 'wsd', num_warmup_steps: 1, num_stable_steps: 1 }, 1)).toThrow('lr_schedule.params.num_decay_steps: expected an integer ≥ 0, got undefined');
+    expect(() => scheduleFromHf({ kind: 'wsd', num_warmup_steps: 1, num_stable_steps: 1 }, 1)).toThrow(
+      'lr_schedule.params.num_decay_steps: expected an integer ≥ 0, got undefined',
+    );
   });
 });

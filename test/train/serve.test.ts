@@ -56,7 +56,13 @@ describe('llmjp4 serve', () => {
     expect(await (await get('/model/info.json')).json()).toEqual({ dir, weights: ['model.safetensors'] });
     expect(((await (await get('/model/config.json')).json()) as { model_type: string }).model_type).toBe('llama');
     expect((await (await get('/model/model.safetensors')).arrayBuffer()).byteLength).toBeGreaterThan(100_000);
-    for (const path of ['/model/../config.json', '/model/%2e%2e/package.json', '/package.json', '/bundle.ts', '/model/optimizer.safetensors']) {
+    for (const path of [
+      '/model/../config.json',
+      '/model/%2e%2e/package.json',
+      '/package.json',
+      '/bundle.ts',
+      '/model/optimizer.safetensors',
+    ]) {
       expect((await get(path)).status, path).toBe(404);
     }
     expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);

@@ -19,8 +19,17 @@ function config(stage: 'pretrain' | 'midtrain' | 'sft', out: string, extra: Reco
   return parseStageConfig({
     stage,
     out,
-    ...(stage === 'pretrain' ? { model: { preset: 'tiny-llama', config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, head_dim: 8 } } } : {}),
-    data: { corpus_dir: dirs.corpusDir, cache_dir: dirs.cacheDir, vocab_size: 1000, doc_chars: 500, valid_fraction: 0.2, code: false },
+    ...(stage === 'pretrain'
+      ? { model: { preset: 'tiny-llama', config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, head_dim: 8 } } }
+      : {}),
+    data: {
+      corpus_dir: dirs.corpusDir,
+      cache_dir: dirs.cacheDir,
+      vocab_size: 1000,
+      doc_chars: 500,
+      valid_fraction: 0.2,
+      code: false,
+    },
     steps: 4,
     batch_size: 2,
     seq_len: 32,
@@ -39,8 +48,21 @@ describe('training stages', () => {
     const root = join(dirs.cacheDir, '..', 'chain');
     const pre = await runStage(config('pretrain', join(root, 'pre')), quiet);
     expect(pre.final).toBe(join(root, 'pre', 'final'));
-    for (const f of ['final/config.json', 'final/model.safetensors', 'final/tokenizer.model', 'metrics.jsonl', 'loss.svg', 'lr.svg', 'summary.json']) expect(existsSync(join(root, 'pre', f)), f).toBe(true);
-    expect(readFileSync(join(root, 'pre', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+    for (const f of [
+      'final/config.json',
+      'final/model.safetensors',
+      'final/tokenizer.model',
+      'metrics.jsonl',
+      'loss.svg',
+      'lr.svg',
+      'summary.json',
+    ])
+      expect(existsSync(join(root, 'pre', f)), f).toBe(true);
+    expect(
+      readFileSync(join(root, 'pre', 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(4);
     expect(readdirSync(join(root, 'pre', 'final')).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.model']); // nothing left half-written
     expect(Object.keys(pre.validBefore).sort()).toEqual(['en', 'ja', 'sft']);
     expect(pre.validAfter!.en).toBeLessThan(pre.validBefore.en);
@@ -49,12 +71,20 @@ describe('training stages', () => {
     // Each stage starts where the previous one ended.
     expect(mid.validBefore).toEqual(pre.validAfter);
     expect(sft.validBefore).toEqual(mid.validAfter);
-    expect(readFileSync(join(root, 'sft', 'final', 'tokenizer.model'))).toEqual(readFileSync(join(root, 'pre', 'final', 'tokenizer.model')));
+    expect(readFileSync(join(root, 'sft', 'final', 'tokenizer.model'))).toEqual(
+      readFileSync(join(root, 'pre', 'final', 'tokenizer.model')),
+    );
   });
 
   for (const arch of ['llama', 'moe'] as const) {
     it(`${arch}: cut short after 2 steps and resumed, it ends bit-identical to a straight run`, async () => {
-      const model = arch === 'moe' ? { preset: 'tiny-qwen3-moe', config: { hidden_size: 32, moe_intermediate_size: 16, num_hidden_layers: 1, head_dim: 8, num_experts: 4 } } : undefined;
+      const model =
+        arch === 'moe'
+          ? {
+              preset: 'tiny-qwen3-moe',
+              config: { hidden_size: 32, moe_intermediate_size: 16, num_hidden_layers: 1, head_dim: 8, num_experts: 4 },
+            }
+          : undefined;
       const root = join(dirs.cacheDir, '..', `resume-${arch}`);
       const extra = model ? { model } : {};
       const straight = await runStage(config('pretrain', join(root, 'a'), extra), quiet);
@@ -73,11 +103,22 @@ describe('training stages', () => {
   }
 
   it('names a bad field', () => {
-    const base = { stage: 'pretrain', out: 'x', model: { preset: 'tiny-llama' }, steps: 1, batch_size: 1, seq_len: 8, optimizer: { lr: 1e-3 }, schedule: { kind: 'constant' } };
+    const base = {
+      stage: 'pretrain',
+      out: 'x',
+      model: { preset: 'tiny-llama' },
+      steps: 1,
+      batch_size: 1,
+      seq_len: 8,
+      optimizer: { lr: 1e-3 },
+      schedule: { kind: 'constant' },
+    };
     expect(() => parseStageConfig({ ...base, stage: 'rlhf' })).toThrow(/'stage' must be pretrain, midtrain or sft/);
     expect(() => parseStageConfig({ ...base, init_from: 'y' })).toThrow(/give exactly one/);
     expect(() => parseStageConfig({ ...base, steps: 0 })).toThrow(/'steps' must be an integer ≥ 1/);
-    expect(() => parseStageConfig({ ...base, schedule: { kind: 'wsd', stable_steps: -1, decay_steps: 1 } })).toThrow(/'schedule'.*stableSteps/);
+    expect(() => parseStageConfig({ ...base, schedule: { kind: 'wsd', stable_steps: -1, decay_steps: 1 } })).toThrow(
+      /'schedule'.*stableSteps/,
+    );
     expect(() => parseStageConfig({ ...base, lr: 1 })).toThrow(/'lr' is not a stage field/);
     expect(parseStageConfig(base).moe.z_loss_coef).toBe(1e-3);
   });

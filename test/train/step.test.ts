@@ -11,9 +11,18 @@ import { AdamW } from '../../train/optim/adamw.js';
 import { defaultParamGroups } from '../../train/optim/param_groups.js';
 import { trainStep, type MicroBatch } from '../../train/step.js';
 
-const SMALL = { vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8 };
+const SMALL = {
+  vocab_size: 40,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  head_dim: 8,
+};
 const llama = (dtype: 'float32' | 'float64') => createModel(preset('tiny-llama', SMALL), { dtype, seed: 11 });
-const moe = (dtype: 'float32' | 'float64' = 'float32') => createModel(preset('tiny-qwen3-moe', { ...SMALL, moe_intermediate_size: 8, num_experts: 4 }), { dtype, seed: 12 });
+const moe = (dtype: 'float32' | 'float64' = 'float32') =>
+  createModel(preset('tiny-qwen3-moe', { ...SMALL, moe_intermediate_size: 8, num_experts: 4 }), { dtype, seed: 12 });
 const adamw = (m: CausalLM) => new AdamW(defaultParamGroups(m.namedParameters(), 0.1), { betas: [0.9, 0.95] });
 
 /** B rows of T tokens; the same positions are masked (−100) in every row, so any row split has equal targets. */
@@ -26,7 +35,10 @@ function batch(seed: number, B: number, T: number, maskedPositions: number[]): M
 
 function split(b: MicroBatch, n: number): MicroBatch[] {
   const rows = b.inputIds.shape[0]! / n;
-  return Array.from({ length: n }, (_, i) => ({ inputIds: b.inputIds.narrow(0, i * rows, rows).contiguous(), labels: b.labels.narrow(0, i * rows, rows).contiguous() }));
+  return Array.from({ length: n }, (_, i) => ({
+    inputIds: b.inputIds.narrow(0, i * rows, rows).contiguous(),
+    labels: b.labels.narrow(0, i * rows, rows).contiguous(),
+  }));
 }
 
 function maxDiff(a: CausalLM, b: CausalLM): number {
@@ -41,25 +53,33 @@ function maxDiff(a: CausalLM, b: CausalLM): number {
 
 describe('trainStep', () => {
   it('accumulation law: n micro-batches of b rows ≡ one batch of n·b rows (equal targets per micro-batch)', async () => {
-    const arb = fc.record({ seed: fc.integer(), n: fc.constantFrom(2, 4), masked: fc.subarray([1, 3, 4, 6]), model: fc.constantFrom('llama', 'moe') });
-    await fc.assert(fc.asyncProperty(arb, async ({ seed, n, masked, model }) => {
-      countRun();
-      const make = () => (model === 'llama' ? llama('float64') : moe('float64'));
-      const [one, many] = [make(), make()];
-      const [o1, o2] = [adamw(one), adamw(many)];
-      const b = batch(seed, 4, 8, masked);
-      // The load-balancing loss is not a mean over tokens (a product of per-expert means), so for the law
-      // it is off; the z-loss is a mean over tokens and stays on.
-      const opts = { lr: 1e-2, maxGradNorm: 0.5, auxLossCoef: 0, zLossCoef: 1e-3 };
-      const m1 = await trainStep(one, o1, [b], opts);
-      const m2 = await trainStep(many, o2, split(b, n), opts);
-      expect(m2.targets).toBe(m1.targets);
-      expect(m2.tokens).toBe(32);
-      expect(Math.abs(m2.loss - m1.loss)).toBeLessThanOrEqual(1e-12);
-      expect(Math.abs(m2.zLoss - m1.zLoss)).toBeLessThanOrEqual(1e-12);
-      expect(Math.abs(m2.gradNorm - m1.gradNorm)).toBeLessThanOrEqual(1e-12 * m1.gradNorm);
-      expect(maxDiff(one, many)).toBeLessThanOrEqual(1e-11);
-    }), fcParams(6));
+    const arb = fc.record({
+      seed: fc.integer(),
+      n: fc.constantFrom(2, 4),
+      masked: fc.subarray([1, 3, 4, 6]),
+      model: fc.constantFrom('llama', 'moe'),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ seed, n, masked, model }) => {
+        countRun();
+        const make = () => (model === 'llama' ? llama('float64') : moe('float64'));
+        const [one, many] = [make(), make()];
+        const [o1, o2] = [adamw(one), adamw(many)];
+        const b = batch(seed, 4, 8, masked);
+        // The load-balancing loss is not a mean over tokens (a product of per-expert means), so for the law
+        // it is off; the z-loss is a mean over tokens and stays on.
+        const opts = { lr: 1e-2, maxGradNorm: 0.5, auxLossCoef: 0, zLossCoef: 1e-3 };
+        const m1 = await trainStep(one, o1, [b], opts);
+        const m2 = await trainStep(many, o2, split(b, n), opts);
+        expect(m2.targets).toBe(m1.targets);
+        expect(m2.tokens).toBe(32);
+        expect(Math.abs(m2.loss - m1.loss)).toBeLessThanOrEqual(1e-12);
+        expect(Math.abs(m2.zLoss - m1.zLoss)).toBeLessThanOrEqual(1e-12);
+        expect(Math.abs(m2.gradNorm - m1.gradNorm)).toBeLessThanOrEqual(1e-12 * m1.gradNorm);
+        expect(maxDiff(one, many)).toBeLessThanOrEqual(1e-11);
+      }),
+      fcParams(6),
+    );
   });
 
   it('accumulation law in float32, within float tolerance', async () => {
@@ -73,7 +93,11 @@ describe('trainStep', () => {
   });
 
   it('MoE: backpropagates CE + auxCoef·aux + zCoef·z, bit-equal to the loss written out by hand', async () => {
-    for (const [auxCoef, zCoef] of [[1e-2, 1e-3], [0, 1e-3], [1e-2, 0]] as const) {
+    for (const [auxCoef, zCoef] of [
+      [1e-2, 1e-3],
+      [0, 1e-3],
+      [1e-2, 0],
+    ] as const) {
       const [a, b] = [moe(), moe()];
       const [oa, ob] = [adamw(a), adamw(b)];
       const mb = batch(9, 2, 8, []);
@@ -101,14 +125,24 @@ describe('trainStep', () => {
     const mb = batch(4, 2, 8, []);
     await trainStep(a, adamw(a), [mb], { lr: 1e-2, zLossCoef: 0 });
     await trainStep(b, adamw(b), [mb], { lr: 1e-2, zLossCoef: 1e-1 });
-    const router = (m: CausalLM) => m.namedParameters().find(([n]) => n.endsWith('mlp.gate.weight'))![1].dataSync();
+    const router = (m: CausalLM) =>
+      m
+        .namedParameters()
+        .find(([n]) => n.endsWith('mlp.gate.weight'))![1]
+        .dataSync();
     expect(Array.from(router(a))).not.toEqual(Array.from(router(b)));
   });
 
   it('counts tokens (real ones under an attention mask) and targets, reports the lr, and counts routing', async () => {
     const m = moe();
     const mb = batch(2, 2, 6, [3]);
-    mb.attentionMask = tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], { dtype: 'int32' });
+    mb.attentionMask = tensor(
+      [
+        [1, 1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 0, 0],
+      ],
+      { dtype: 'int32' },
+    );
     const r = await trainStep(m, adamw(m), [mb], { lr: 3e-4, routing: true });
     expect(r.tokens).toBe(10);
     expect(r.targets).toBe(2 * 4); // 5 shifted targets per row, one masked
@@ -122,11 +156,15 @@ describe('trainStep', () => {
     const o = adamw(m);
     const ok = batch(1, 2, 4, []);
     await expect(trainStep(m, o, [], { lr: 1 })).rejects.toThrow('trainStep: no micro-batches');
-    await expect(trainStep(m, o, [batch(1, 2, 4, [1, 2, 3])], { lr: 1 })).rejects.toThrow('trainStep: micro-batch 0: no targets (every shifted label is -100); its mean loss would be 0/0');
+    await expect(trainStep(m, o, [batch(1, 2, 4, [1, 2, 3])], { lr: 1 })).rejects.toThrow(
+      'trainStep: micro-batch 0: no targets (every shifted label is -100); its mean loss would be 0/0',
+    );
     await expect(trainStep(m, o, [ok, { inputIds: ok.inputIds, labels: ok.labels.narrow(1, 0, 3) }], { lr: 1 })).rejects.toThrow(
       'trainStep: micro-batch 1: labels must be int32 [2, 4] like inputIds, got int32 [2,3]',
     );
-    await expect(trainStep(m, o, [{ inputIds: ok.inputIds.to('float32'), labels: ok.labels }], { lr: 1 })).rejects.toThrow('trainStep: micro-batch 0: inputIds must be int32 [B, T], got float32 [2,4]');
+    await expect(trainStep(m, o, [{ inputIds: ok.inputIds.to('float32'), labels: ok.labels }], { lr: 1 })).rejects.toThrow(
+      'trainStep: micro-batch 0: inputIds must be int32 [B, T], got float32 [2,4]',
+    );
     expect(o.step).toBe(0); // nothing was updated
   });
 });

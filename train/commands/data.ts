@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { docCount } from '../data/token_cache.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 
-export const dataHelp = 'prepare and describe the training data: tokens per sub-corpus and split [--tokenizer FILE --vocab-size N --corpus DIR --cache DIR --no-code --json]';
+export const dataHelp =
+  'prepare and describe the training data: tokens per sub-corpus and split [--tokenizer FILE --vocab-size N --corpus DIR --cache DIR --no-code --json]';
 
 export async function dataCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -22,7 +23,8 @@ export async function dataCommand(argv: string[]): Promise<number> {
   });
   const vocab = values['vocab-size'];
   const vocabSize = vocab === undefined ? undefined : Number(vocab);
-  if (vocabSize !== undefined && !(Number.isInteger(vocabSize) && vocabSize > 0)) throw new Error(`--vocab-size must be a positive integer, got '${vocab}'`);
+  if (vocabSize !== undefined && !(Number.isInteger(vocabSize) && vocabSize > 0))
+    throw new Error(`--vocab-size must be a positive integer, got '${vocab}'`);
   const data = prepareData({
     tokenizer: values.tokenizer,
     vocabSize,
@@ -39,7 +41,10 @@ export async function dataCommand(argv: string[]): Promise<number> {
 export interface DataSummary {
   tokenizer: string;
   vocabSize: number;
-  subCorpora: Record<string, { kind: string; train: { docs: number; tokens: number }; valid: { docs: number; tokens: number }; assistantTokens?: number }>;
+  subCorpora: Record<
+    string,
+    { kind: string; train: { docs: number; tokens: number }; valid: { docs: number; tokens: number }; assistantTokens?: number }
+  >;
   /** Tokens per second of the tokenization this run did (null when everything was cached). */
   tokensPerSecond: number | null;
 }
@@ -60,14 +65,21 @@ export function describeData(d: PreparedData): DataSummary {
 
 export function formatData(d: PreparedData): string {
   const s = describeData(d);
-  const lines = [`tokenizer ${s.tokenizer} (${s.vocabSize} pieces)`, '', 'sub-corpus   train docs  train tokens  valid docs  valid tokens'];
+  const lines = [
+    `tokenizer ${s.tokenizer} (${s.vocabSize} pieces)`,
+    '',
+    'sub-corpus   train docs  train tokens  valid docs  valid tokens',
+  ];
   let total = 0;
   for (const [name, c] of Object.entries(s.subCorpora)) {
     total += c.train.tokens + c.valid.tokens;
     const note = c.assistantTokens === undefined ? '' : `  (chat format; ${c.assistantTokens} assistant tokens in train)`;
-    lines.push(`${name.padEnd(10)}  ${String(c.train.docs).padStart(10)}  ${String(c.train.tokens).padStart(12)}  ${String(c.valid.docs).padStart(10)}  ${String(c.valid.tokens).padStart(12)}${note}`);
+    lines.push(
+      `${name.padEnd(10)}  ${String(c.train.docs).padStart(10)}  ${String(c.train.tokens).padStart(12)}  ${String(c.valid.docs).padStart(10)}  ${String(c.valid.tokens).padStart(12)}${note}`,
+    );
   }
   lines.push(`${'total'.padEnd(10)}  ${''.padStart(10)}  ${String(total).padStart(12)}`);
-  if (s.tokensPerSecond !== null) lines.push('', `tokenized ${d.tokenizedTokens} tokens at ${Math.round(s.tokensPerSecond)} tokens/s`);
+  if (s.tokensPerSecond !== null)
+    lines.push('', `tokenized ${d.tokenizedTokens} tokens at ${Math.round(s.tokensPerSecond)} tokens/s`);
   return lines.join('\n');
 }

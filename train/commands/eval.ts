@@ -34,14 +34,26 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!values.model) throw new Error('--model DIR is required (a folder with config.json and model.safetensors)');
   const tokenizer = values.tokenizer ?? join(values.model, CHECKPOINT_TOKENIZER);
   if (!existsSync(tokenizer)) {
-    throw new Error(values.tokenizer ? `--tokenizer ${tokenizer} does not exist` : `${values.model} has no ${CHECKPOINT_TOKENIZER}; pass --tokenizer FILE (the .model the checkpoint was trained with)`);
+    throw new Error(
+      values.tokenizer
+        ? `--tokenizer ${tokenizer} does not exist`
+        : `${values.model} has no ${CHECKPOINT_TOKENIZER}; pass --tokenizer FILE (the .model the checkpoint was trained with)`,
+    );
   }
   // Check the pair before the slow steps: a tokenizer with ids past the embedding cannot be evaluated.
   const choice = tokenizerFromFile(tokenizer);
   const config = loadConfig(values.model);
-  if (choice.tokenizer.vocabSize > config.vocab_size) throw new Error(`the tokenizer has ${choice.tokenizer.vocabSize} pieces but the model's vocab_size is ${config.vocab_size}`);
+  if (choice.tokenizer.vocabSize > config.vocab_size)
+    throw new Error(`the tokenizer has ${choice.tokenizer.vocabSize} pieces but the model's vocab_size is ${config.vocab_size}`);
   const model = fromPretrained(values.model);
-  const data = prepareData({ tokenizer: choice, corpusDir: values.corpus, cacheDir: values.cache, splits: ['valid'], code: !values['no-code'], progress: !values.json });
+  const data = prepareData({
+    tokenizer: choice,
+    corpusDir: values.corpus,
+    cacheDir: values.cache,
+    splits: ['valid'],
+    code: !values['no-code'],
+    progress: !values.json,
+  });
   const report = await evaluate(model, data, {
     seqLen: optionalInt(values['seq-len'], '--seq-len', 2),
     maxTokens: optionalInt(values['max-tokens'], '--max-tokens', 1) ?? DEFAULT_EVAL_MAX_TOKENS,
@@ -60,7 +72,9 @@ export function formatReport(r: EvalReport): string {
   for (const n of names) {
     const s = r.subCorpora[n]!;
     const note = s.kind === 'instruct' ? '  (chat format, assistant tokens only)' : '';
-    lines.push(`${n.padEnd(w)}  ${String(s.tokens).padStart(7)}  ${s.loss.toFixed(4).padStart(7)}  ${s.perplexity.toFixed(2).padStart(10)}${note}`);
+    lines.push(
+      `${n.padEnd(w)}  ${String(s.tokens).padStart(7)}  ${s.loss.toFixed(4).padStart(7)}  ${s.perplexity.toFixed(2).padStart(10)}${note}`,
+    );
   }
   const mc = r.multipleChoice;
   if (mc) {

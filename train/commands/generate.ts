@@ -44,8 +44,10 @@ export async function generateCommand(argv: string[]): Promise<number> {
 
 async function run(values: GenerateValues): Promise<number> {
   if (!values.model) throw new Error('--model DIR is required (a folder with config.json and model.safetensors)');
-  if ((values.prompt === undefined) === (values.ids === undefined)) throw new Error('give exactly one of --prompt TEXT (with --tokenizer FILE) or --ids "1,2,3"');
-  if (values.prompt !== undefined && !values.tokenizer) throw new Error('--prompt needs --tokenizer FILE (a SentencePiece .model file)');
+  if ((values.prompt === undefined) === (values.ids === undefined))
+    throw new Error('give exactly one of --prompt TEXT (with --tokenizer FILE) or --ids "1,2,3"');
+  if (values.prompt !== undefined && !values.tokenizer)
+    throw new Error('--prompt needs --tokenizer FILE (a SentencePiece .model file)');
   const dtype = values.dtype;
   if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got '${dtype}'`);
   const opts = {
@@ -60,9 +62,12 @@ async function run(values: GenerateValues): Promise<number> {
   const model = fromPretrained(values.model, { dtype });
   const tok = values.tokenizer ? Tokenizer.fromFile(values.tokenizer) : undefined;
   if (tok && tok.vocabSize < model.config.vocab_size) {
-    throw new Error(`the model's vocabulary (${model.config.vocab_size}) is larger than the tokenizer's (${tok.vocabSize}): they do not belong together`);
+    throw new Error(
+      `the model's vocabulary (${model.config.vocab_size}) is larger than the tokenizer's (${tok.vocabSize}): they do not belong together`,
+    );
   }
-  const prompt = values.prompt !== undefined ? tok!.encode(values.prompt, { allowSpecial: true }) : parseIdList(values.ids!, '--ids');
+  const prompt =
+    values.prompt !== undefined ? tok!.encode(values.prompt, { allowSpecial: true }) : parseIdList(values.ids!, '--ids');
   const stopTokens = values.stop !== undefined ? parseIdList(values.stop, '--stop') : eosTokens(model.config);
 
   const write = (s: string) => void (s && process.stdout.write(s));
@@ -86,13 +91,18 @@ async function run(values: GenerateValues): Promise<number> {
   const ids = await generate(model, prompt, { ...opts, stopTokens, onToken });
   finish();
   const s = (performance.now() - start) / 1000;
-  process.stderr.write(`[${ids.length} new tokens after ${prompt.length} in ${s.toFixed(2)} s, ${(ids.length / s).toFixed(1)} tokens/s]\n`);
+  process.stderr.write(
+    `[${ids.length} new tokens after ${prompt.length} in ${s.toFixed(2)} s, ${(ids.length / s).toFixed(1)} tokens/s]\n`,
+  );
   return 0;
 }
 
 /** "1,2,3", "1 2 3" or "[1, 2, 3]" → [1, 2, 3]; "" → []. */
 export function parseIdList(s: string, flag: string): number[] {
-  const parts = s.replace(/^\s*\[|\]\s*$/g, '').split(/[\s,]+/).filter((p) => p !== '');
+  const parts = s
+    .replace(/^\s*\[|\]\s*$/g, '')
+    .split(/[\s,]+/)
+    .filter((p) => p !== '');
   return parts.map((p) => {
     if (!/^\d+$/.test(p)) throw new Error(`${flag}: '${p}' is not a token id (expected e.g. "1,2,3")`);
     return Number(p);

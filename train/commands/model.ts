@@ -16,11 +16,16 @@ import { PRESETS, preset } from '../../model/presets.js';
 import { backendOption, useBackend } from './backend_flag.js';
 
 export const paramsHelp = `count parameters without allocating them: --preset NAME (${Object.keys(PRESETS).join(', ')}) | --config FILE [--json]`;
-export const forwardHelp = 'logits and losses of a checkpoint: --model DIR --ids "1,2,3;4,5,6" [--dtype float32|float64] [--json] [--backend cpu|gpu [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]]';
+export const forwardHelp =
+  'logits and losses of a checkpoint: --model DIR --ids "1,2,3;4,5,6" [--dtype float32|float64] [--json] [--backend cpu|gpu [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]]';
 
 export async function params(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { preset: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  if ((values.preset === undefined) === (values.config === undefined)) throw new Error('give exactly one of --preset NAME or --config FILE');
+  const { values } = parseArgs({
+    args: argv,
+    options: { preset: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if ((values.preset === undefined) === (values.config === undefined))
+    throw new Error('give exactly one of --preset NAME or --config FILE');
   const config = values.preset !== undefined ? preset(values.preset) : parseConfig(readJson(values.config!));
   const { total, active } = countParams(config);
   if (values.json) console.log(JSON.stringify({ total, active }));
@@ -34,11 +39,18 @@ export async function params(argv: string[]): Promise<number> {
 export async function forward(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { model: { type: 'string' }, ids: { type: 'string' }, dtype: { type: 'string', default: 'float32' }, json: { type: 'boolean', default: false }, ...backendOption },
+    options: {
+      model: { type: 'string' },
+      ids: { type: 'string' },
+      dtype: { type: 'string', default: 'float32' },
+      json: { type: 'boolean', default: false },
+      ...backendOption,
+    },
   });
   if (values.model === undefined) throw new Error('--model DIR is required');
   if (values.ids === undefined) throw new Error('--ids "1,2,3;4,5,6" is required');
-  if (values.dtype !== 'float32' && values.dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got '${values.dtype}'`);
+  if (values.dtype !== 'float32' && values.dtype !== 'float64')
+    throw new Error(`--dtype must be float32 or float64, got '${values.dtype}'`);
   const rows = parseIdRows(values.ids);
   return useBackend(values, async () => {
     const model = fromPretrained(values.model!, { dtype: values.dtype as 'float32' | 'float64' });
@@ -65,13 +77,18 @@ export async function forward(argv: string[]): Promise<number> {
 /** "1,2,3;4,5,6" → [[1,2,3],[4,5,6]]: integer ids, rows of equal length. */
 export function parseIdRows(s: string): number[][] {
   const rows = s.split(';').map((r, i) =>
-    r.split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => {
-      if (!/^\d+$/.test(p)) throw new Error(`--ids: '${p}' in row ${i} is not a token id (expected e.g. "1,2,3;4,5,6")`);
-      return Number(p);
-    }),
+    r
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '')
+      .map((p) => {
+        if (!/^\d+$/.test(p)) throw new Error(`--ids: '${p}' in row ${i} is not a token id (expected e.g. "1,2,3;4,5,6")`);
+        return Number(p);
+      }),
   );
   if (rows.some((r) => r.length === 0)) throw new Error('--ids: a row is empty');
-  if (rows.some((r) => r.length !== rows[0].length)) throw new Error(`--ids: rows must have equal lengths, got ${rows.map((r) => r.length).join(', ')}`);
+  if (rows.some((r) => r.length !== rows[0].length))
+    throw new Error(`--ids: rows must have equal lengths, got ${rows.map((r) => r.length).join(', ')}`);
   return rows;
 }
 

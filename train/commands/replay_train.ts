@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { ProgressBar } from '../progress.js';
 import { readTrajectoryCase, replayTrajectory, writeReplay } from '../replay.js';
 
-export const replayTrainHelp = 'replay a golden training trajectory: --case DIR --out OUT [--quiet] (writes OUT/final.safetensors, OUT/trajectory.json)';
+export const replayTrainHelp =
+  'replay a golden training trajectory: --case DIR --out OUT [--quiet] (writes OUT/final.safetensors, OUT/trajectory.json)';
 
 export async function replayTrain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -23,6 +24,8 @@ export async function replayTrain(argv: string[]): Promise<number> {
   bar?.done();
   writeReplay(values.out, c, r);
   const last = r.steps.at(-1);
-  console.log(`${c.name}: ${r.steps.length} steps, final loss ${last?.loss.toFixed(6)}; wrote ${join(values.out, 'final.safetensors')} and ${join(values.out, 'trajectory.json')}`);
+  console.log(
+    `${c.name}: ${r.steps.length} steps, final loss ${last?.loss.toFixed(6)}; wrote ${join(values.out, 'final.safetensors')} and ${join(values.out, 'trajectory.json')}`,
+  );
   return 0;
 }

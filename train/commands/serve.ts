@@ -11,15 +11,26 @@ import { parseArgs } from 'node:util';
 import { fromPretrained, weightFiles, WEIGHTS_INDEX_NAME } from '../../model/pretrained.js';
 import { buildPlayground } from '../playground/bundle.js';
 
-export const serveHelp = 'the browser playground for a checkpoint: --model DIR [--port N (default 8000; 0 = any free port)] [--host 127.0.0.1]';
+export const serveHelp =
+  'the browser playground for a checkpoint: --model DIR [--port N (default 8000; 0 = any free port)] [--host 127.0.0.1]';
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, port: { type: 'string', default: '8000' }, host: { type: 'string', default: '127.0.0.1' } } });
-  if (values.model === undefined) throw new Error('--model DIR is required (a checkpoint folder, e.g. runs/main-llama/sft/final)');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      port: { type: 'string', default: '8000' },
+      host: { type: 'string', default: '127.0.0.1' },
+    },
+  });
+  if (values.model === undefined)
+    throw new Error('--model DIR is required (a checkpoint folder, e.g. runs/main-llama/sft/final)');
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer in [0, 65535], got '${values.port}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be an integer in [0, 65535], got '${values.port}'`);
   const dir = resolve(values.model);
-  if (!existsSync(join(dir, 'tokenizer.model'))) throw new Error(`serve: ${dir} has no tokenizer.model (the main job's final/ folders have one)`);
+  if (!existsSync(join(dir, 'tokenizer.model')))
+    throw new Error(`serve: ${dir} has no tokenizer.model (the main job's final/ folders have one)`);
   fromPretrained(dir); // fails here, clearly, on a folder that would not load in the page either
   const weights = [...new Set(weightFiles(dir).values())].map((p) => basename(p));
 
@@ -30,7 +41,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ['tokenizer.model', { path: join(dir, 'tokenizer.model'), type: 'application/octet-stream' }],
     ...weights.map((w) => [w, { path: join(dir, w), type: 'application/octet-stream' }] as const),
   ]);
-  if (existsSync(join(dir, WEIGHTS_INDEX_NAME))) modelFiles.set(WEIGHTS_INDEX_NAME, { path: join(dir, WEIGHTS_INDEX_NAME), type: 'application/json' });
+  if (existsSync(join(dir, WEIGHTS_INDEX_NAME)))
+    modelFiles.set(WEIGHTS_INDEX_NAME, { path: join(dir, WEIGHTS_INDEX_NAME), type: 'application/json' });
   const info = JSON.stringify({ dir: values.model, weights });
 
   const server = createServer((req, res) => {
@@ -51,7 +63,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      fail(e.code === 'EADDRINUSE' ? new Error(`serve: port ${port} is in use; pick another with --port N (0 = any free port)`) : e),
+      fail(
+        e.code === 'EADDRINUSE' ? new Error(`serve: port ${port} is in use; pick another with --port N (0 = any free port)`) : e,
+      ),
     );
     server.listen(port, values.host, () => ok());
   });

@@ -9,15 +9,22 @@ import { trainFromDir, writeModel } from '../../model/tokenizer/trainer.js';
 
 export const tokenizeHelp = 'SentencePiece-encode text: --tokenizer FILE (--text TEXT [--json] | --jsonl IN)';
 export const detokenizeHelp = 'decode ids to text: --tokenizer FILE --ids "1,2,3" [--json]';
-export const trainTokenizerHelp = 'train a Unigram tokenizer: --input DIR --vocab-size N --out FILE [--max-bytes N --character-coverage X --quiet]';
+export const trainTokenizerHelp =
+  'train a Unigram tokenizer: --input DIR --vocab-size N --out FILE [--max-bytes N --character-coverage X --quiet]';
 
 export async function tokenize(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { tokenizer: { type: 'string' }, text: { type: 'string' }, jsonl: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      tokenizer: { type: 'string' },
+      text: { type: 'string' },
+      jsonl: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
   });
   const tok = loadTokenizer(values.tokenizer);
-  if ((values.text === undefined) === (values.jsonl === undefined)) throw new Error('give exactly one of --text TEXT or --jsonl FILE');
+  if ((values.text === undefined) === (values.jsonl === undefined))
+    throw new Error('give exactly one of --text TEXT or --jsonl FILE');
   if (values.jsonl !== undefined) {
     const lines = readFileSync(values.jsonl, 'utf8').split('\n');
     lines.forEach((line, i) => {
@@ -62,12 +69,16 @@ export async function trainTokenizer(argv: string[]): Promise<number> {
       quiet: { type: 'boolean', default: false },
     },
   });
-  if (!values.input || !values.out || !values['vocab-size']) throw new Error('--input DIR, --vocab-size N and --out FILE are required');
+  if (!values.input || !values.out || !values['vocab-size'])
+    throw new Error('--input DIR, --vocab-size N and --out FILE are required');
   const vocabSize = positiveNumber(values['vocab-size'], '--vocab-size');
   const maxBytes = values['max-bytes'] === undefined ? undefined : positiveNumber(values['max-bytes'], '--max-bytes');
-  const coverage = values['character-coverage'] === undefined ? undefined : positiveNumber(values['character-coverage'], '--character-coverage');
+  const coverage =
+    values['character-coverage'] === undefined ? undefined : positiveNumber(values['character-coverage'], '--character-coverage');
   const start = performance.now();
-  const log = values.quiet ? undefined : (line: string) => console.log(`[${((performance.now() - start) / 1000).toFixed(1)}s] ${line}`);
+  const log = values.quiet
+    ? undefined
+    : (line: string) => console.log(`[${((performance.now() - start) / 1000).toFixed(1)}s] ${line}`);
   const model = trainFromDir(values.input, { vocabSize, maxBytes, characterCoverage: coverage, log });
   writeModel(values.out, model);
   // Load what was written, so a file that does not load is never reported as a success.
@@ -94,7 +105,10 @@ function parseJsonString(line: string, where: string): string {
 
 /** "1,2,3", "1 2 3" or "[1, 2, 3]" → [1, 2, 3]. */
 function parseIds(s: string): number[] {
-  const parts = s.replace(/^\s*\[|\]\s*$/g, '').split(/[\s,]+/).filter((p) => p !== '');
+  const parts = s
+    .replace(/^\s*\[|\]\s*$/g, '')
+    .split(/[\s,]+/)
+    .filter((p) => p !== '');
   return parts.map((p) => {
     if (!/^-?\d+$/.test(p)) throw new Error(`--ids: '${p}' is not an integer (expected e.g. "1,2,3")`);
     return Number(p);

@@ -9,7 +9,15 @@ import { backendOption, useBackend } from './backend_flag.js';
 export const trainHelp = 'run a training stage: --config FILE [--resume] [--steps N (override)] [--backend cpu|gpu]';
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, resume: { type: 'boolean', default: false }, steps: { type: 'string' }, ...backendOption } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      steps: { type: 'string' },
+      ...backendOption,
+    },
+  });
   if (!values.config) throw new Error('--config FILE is required (e.g. train/configs/llama/pretrain.json)');
   const cfg = readStageConfig(values.config);
   if (values.steps !== undefined) {
@@ -20,11 +28,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   return useBackend(values, async () => {
     const r = await runStage(cfg, { resume: values.resume });
-    const fmt = (v: Record<string, number> | undefined) => (v ? Object.entries(v).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ') : '-');
+    const fmt = (v: Record<string, number> | undefined) =>
+      v
+        ? Object.entries(v)
+            .map(([k, x]) => `${k} ${x.toFixed(3)}`)
+            .join(', ')
+        : '-';
     console.log(`${cfg.stage}: ${r.stepsRun} steps at ${Math.round(r.tokensPerSecond)} tokens/s`);
     console.log(`  validation before: ${fmt(r.validBefore)}`);
     console.log(`  validation after:  ${fmt(r.validAfter)}`);
-    if (r.final) console.log(`  model: ${r.final}   plots: ${cfg.out}/loss.svg, lr.svg${r.history.expertLoad ? ', experts.svg' : ''}`);
+    if (r.final)
+      console.log(`  model: ${r.final}   plots: ${cfg.out}/loss.svg, lr.svg${r.history.expertLoad ? ', experts.svg' : ''}`);
     return 0;
   });
 }

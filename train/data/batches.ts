@@ -41,7 +41,10 @@ export interface StreamOptions {
 }
 
 /** Pre-training: rows from the text sub-corpora in proportion to `weights` (default LLM-jp-4's shares). */
-export function pretrainBatches(data: PreparedData, opts: StreamOptions & { weights?: Readonly<Record<string, number>> }): BatchStream {
+export function pretrainBatches(
+  data: PreparedData,
+  opts: StreamOptions & { weights?: Readonly<Record<string, number>> },
+): BatchStream {
   return mixtureBatches(data, opts, opts.weights ?? availableShares(data, LLMJP4_SHARES));
 }
 
@@ -68,13 +71,23 @@ function mixtureBatches(data: PreparedData, opts: StreamOptions, weights: Readon
     .filter(([, w]) => w > 0)
     .map(([name]) => {
       const s = subCorpus(data, name);
-      return new PackedStream(s.train, { seqLen: opts.seqLen, separator: s.kind === 'text' ? eos : null, useMask: false, seed: opts.seed ?? 0, name });
+      return new PackedStream(s.train, {
+        seqLen: opts.seqLen,
+        separator: s.kind === 'text' ? eos : null,
+        useMask: false,
+        seed: opts.seed ?? 0,
+        name,
+      });
     });
   const mixture = new Mixture(streams, weights);
   return {
     batchSize: opts.batchSize,
     seqLen: opts.seqLen,
-    next: () => toBatch(Array.from({ length: opts.batchSize }, () => mixture.next()), opts.seqLen),
+    next: () =>
+      toBatch(
+        Array.from({ length: opts.batchSize }, () => mixture.next()),
+        opts.seqLen,
+      ),
     state: () => mixture.state(),
     restore: (s) => mixture.restore(s as MixtureState),
   };
@@ -94,11 +107,21 @@ export function sftBatches(data: PreparedData, opts: SftOptions): BatchStream {
   const s = subCorpus(data, source);
   if (s.kind !== 'instruct' || !s.train.mask) throw new Error(`sftBatches: sub-corpus '${source}' is not instruction records`);
   if ((opts.mode ?? 'pack') === 'pack') {
-    const stream = new PackedStream(s.train, { seqLen: opts.seqLen, separator: null, useMask: true, seed: opts.seed ?? 0, name: source });
+    const stream = new PackedStream(s.train, {
+      seqLen: opts.seqLen,
+      separator: null,
+      useMask: true,
+      seed: opts.seed ?? 0,
+      name: source,
+    });
     return {
       batchSize: opts.batchSize,
       seqLen: opts.seqLen,
-      next: () => toBatch(Array.from({ length: opts.batchSize }, () => ({ ...stream.next(), source })), opts.seqLen),
+      next: () =>
+        toBatch(
+          Array.from({ length: opts.batchSize }, () => ({ ...stream.next(), source })),
+          opts.seqLen,
+        ),
       state: () => stream.state(),
       restore: (st) => stream.restore(st as PackedState),
     };
@@ -109,7 +132,8 @@ export function sftBatches(data: PreparedData, opts: SftOptions): BatchStream {
 /** One record per row; records longer than seqLen are left out (an answer is never cut), and counted. */
 function paddedSft(docs: TokenDocs, source: string, opts: StreamOptions, padId: number): BatchStream & { skipped: number } {
   const fits = Array.from({ length: docCount(docs) }, (_, d) => d).filter((d) => docIds(docs, d).length <= opts.seqLen);
-  if (fits.length === 0) throw new Error(`sftBatches: no record of '${source}' fits in ${opts.seqLen} tokens; raise seqLen or use mode 'pack'`);
+  if (fits.length === 0)
+    throw new Error(`sftBatches: no record of '${source}' fits in ${opts.seqLen} tokens; raise seqLen or use mode 'pack'`);
   const seed = opts.seed ?? 0;
   let cursor = { epoch: 0, position: 0 };
   let order = epochOrder(fits.length, seed, source, 0);
@@ -140,7 +164,13 @@ function paddedSft(docs: TokenDocs, source: string, opts: StreamOptions, padId: 
     state: () => ({ ...cursor }),
     restore: (st) => {
       const c = st as { epoch?: unknown; position?: unknown };
-      if (!Number.isInteger(c?.epoch) || (c.epoch as number) < 0 || !Number.isInteger(c.position) || (c.position as number) < 0 || (c.position as number) >= fits.length) {
+      if (
+        !Number.isInteger(c?.epoch) ||
+        (c.epoch as number) < 0 ||
+        !Number.isInteger(c.position) ||
+        (c.position as number) < 0 ||
+        (c.position as number) >= fits.length
+      ) {
         throw new Error(`sftBatches: bad state ${JSON.stringify(st)} (${fits.length} records)`);
       }
       cursor = { epoch: c.epoch as number, position: c.position as number };
@@ -175,7 +205,10 @@ export function countTargets(labels: Int32Array, seqLen: number): number {
 }
 
 function checkShape(opts: StreamOptions): void {
-  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batches: batchSize must be a positive integer, got ${opts.batchSize}`);
-  if (!Number.isInteger(opts.seqLen) || opts.seqLen < 2) throw new Error(`batches: seqLen must be an integer ≥ 2, got ${opts.seqLen}`);
-  if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0)) throw new Error(`batches: seed must be an integer ≥ 0, got ${opts.seed}`);
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1)
+    throw new Error(`batches: batchSize must be a positive integer, got ${opts.batchSize}`);
+  if (!Number.isInteger(opts.seqLen) || opts.seqLen < 2)
+    throw new Error(`batches: seqLen must be an integer ≥ 2, got ${opts.seqLen}`);
+  if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0))
+    throw new Error(`batches: seed must be an integer ≥ 0, got ${opts.seed}`);
 }

@@ -51,7 +51,8 @@ export const DEFAULT_DOC_CHARS = 2000;
 /** Reads every sub-corpus under `dir` (sorted by name, so the order never depends on the file system). */
 export function loadCorpus(dir: string = DEFAULT_CORPUS_DIR, opts: CorpusOptions = {}): SubCorpus[] {
   const docChars = opts.docChars ?? DEFAULT_DOC_CHARS;
-  if (!Number.isInteger(docChars) || docChars < 1) throw new Error(`loadCorpus: docChars must be a positive integer, got ${docChars}`);
+  if (!Number.isInteger(docChars) || docChars < 1)
+    throw new Error(`loadCorpus: docChars must be a positive integer, got ${docChars}`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadCorpus: corpus folder ${dir} does not exist`);
   const out: SubCorpus[] = [];
   for (const name of readdirSync(dir).sort()) {
@@ -62,7 +63,10 @@ export function loadCorpus(dir: string = DEFAULT_CORPUS_DIR, opts: CorpusOptions
   const only = opts.only;
   if (!only) return out;
   const missing = only.filter((n) => !out.some((s) => s.name === n));
-  if (missing.length > 0) throw new Error(`loadCorpus: no sub-corpus named ${missing.join(', ')} in ${dir} (found ${out.map((s) => s.name).join(', ')})`);
+  if (missing.length > 0)
+    throw new Error(
+      `loadCorpus: no sub-corpus named ${missing.join(', ')} in ${dir} (found ${out.map((s) => s.name).join(', ')})`,
+    );
   return out.filter((s) => only.includes(s.name));
 }
 
@@ -80,7 +84,9 @@ export function readSubCorpus(dir: string, name: string, docChars = DEFAULT_DOC_
     const docs = files.flatMap((f) => readInstructions(join(dir, f), `${name}/${f}`));
     return { name, kind: 'instruct', files: files.map((f) => join(dir, f)), docs };
   }
-  const docs = files.flatMap((f) => chunkText(readFileSync(join(dir, f), 'utf8'), docChars).map((text, i) => ({ id: `${name}/${f}#${i}`, text })));
+  const docs = files.flatMap((f) =>
+    chunkText(readFileSync(join(dir, f), 'utf8'), docChars).map((text, i) => ({ id: `${name}/${f}#${i}`, text })),
+  );
   return { name, kind: 'text', files: files.map((f) => join(dir, f)), docs };
 }
 
@@ -88,7 +94,9 @@ export function readSubCorpus(dir: string, name: string, docChars = DEFAULT_DOC_
 export function codeCorpus(root: string, docChars = DEFAULT_DOC_CHARS): SubCorpus {
   const files = CODE_FOLDERS.flatMap((f) => listTs(join(root, f))).filter((p) => !CODE_EXCLUDED.has(posix(relative(root, p))));
   if (files.length === 0) throw new Error(`loadCorpus: found no TypeScript under ${root} for the code sub-corpus`);
-  const docs = files.flatMap((p) => chunkText(readFileSync(p, 'utf8'), docChars).map((text, i) => ({ id: `code/${posix(relative(root, p))}#${i}`, text })));
+  const docs = files.flatMap((p) =>
+    chunkText(readFileSync(p, 'utf8'), docChars).map((text, i) => ({ id: `code/${posix(relative(root, p))}#${i}`, text })),
+  );
   return { name: 'code', kind: 'text', files, docs };
 }
 
@@ -130,13 +138,20 @@ export function readInstructions(path: string, idPrefix: string): Instruction[] 
       } catch {
         throw new Error(`loadCorpus: ${where} is not JSON`);
       }
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`loadCorpus: ${where} is not a JSON object`);
+      if (row === null || typeof row !== 'object' || Array.isArray(row))
+        throw new Error(`loadCorpus: ${where} is not a JSON object`);
       for (const key of ['instruction', 'output'] as const) {
         if (typeof row[key] !== 'string' || row[key] === '') throw new Error(`loadCorpus: ${where} has no '${key}' string`);
       }
-      if (row.input !== undefined && typeof row.input !== 'string') throw new Error(`loadCorpus: ${where}: 'input' must be a string`);
+      if (row.input !== undefined && typeof row.input !== 'string')
+        throw new Error(`loadCorpus: ${where}: 'input' must be a string`);
       const id = typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id) : String(i + 1);
-      out.push({ id: `${idPrefix}#${id}`, instruction: row.instruction as string, input: (row.input as string | undefined) ?? '', output: row.output as string });
+      out.push({
+        id: `${idPrefix}#${id}`,
+        instruction: row.instruction as string,
+        input: (row.input as string | undefined) ?? '',
+        output: row.output as string,
+      });
     });
   return out;
 }

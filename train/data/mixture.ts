@@ -32,7 +32,11 @@ export function normalizeWeights(weights: Readonly<Record<string, number>>, avai
 }
 
 /** The mid-training mixture: the pre-training weights scaled to 1 − share, plus `instruct` at `share`. */
-export function midtrainWeights(pretrain: Readonly<Record<string, number>>, instruct: string, share = MIDTRAIN_INSTRUCT_SHARE): Record<string, number> {
+export function midtrainWeights(
+  pretrain: Readonly<Record<string, number>>,
+  instruct: string,
+  share = MIDTRAIN_INSTRUCT_SHARE,
+): Record<string, number> {
   if (!(share > 0 && share < 1)) throw new Error(`mixture: the instruction share must be in (0, 1), got ${share}`);
   const total = Object.values(pretrain).reduce((s, w) => s + w, 0);
   if (!(total > 0)) throw new Error('mixture: the pre-training weights sum to 0');
@@ -95,7 +99,8 @@ export class Mixture {
     if (given.length !== names.length || !names.every((n) => Number.isInteger(counts[n]) && counts[n]! >= 0)) {
       throw new Error(`mixture: state counts ${JSON.stringify(counts)} do not fit this mixture of ${names.join(', ')}`);
     }
-    if (names.reduce((s, n) => s + counts[n]!, 0) !== state.rows) throw new Error(`mixture: state rows ${state.rows} is not the sum of its counts`);
+    if (names.reduce((s, n) => s + counts[n]!, 0) !== state.rows)
+      throw new Error(`mixture: state rows ${state.rows} is not the sum of its counts`);
     for (const n of names) {
       const st = state.streams?.[n];
       if (!st) throw new Error(`mixture: state has no cursor for '${n}'`);

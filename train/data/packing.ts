@@ -125,7 +125,8 @@ function docLength(docs: TokenDocs, d: number, opts: PackOptions): number {
 }
 
 function checkPack(docs: TokenDocs, opts: PackOptions): void {
-  if (!Number.isInteger(opts.seqLen) || opts.seqLen < 2) throw new Error(`pack: seqLen must be an integer ≥ 2, got ${opts.seqLen}`);
+  if (!Number.isInteger(opts.seqLen) || opts.seqLen < 2)
+    throw new Error(`pack: seqLen must be an integer ≥ 2, got ${opts.seqLen}`);
   if (opts.useMask && !docs.mask) throw new Error('pack: useMask is set but the documents have no mask');
 }
 

@@ -61,7 +61,11 @@ const EMPTY: TokenDocs = { ids: new Int32Array(0), offsets: new Int32Array(1) };
 /** Reads, splits and tokenizes the corpus (training the small tokenizer first if needed and not cached). */
 export function prepareData(opts: DataOptions = {}): PreparedData {
   const cacheDir = resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
-  const corpus = loadCorpus(opts.corpusDir ?? DEFAULT_CORPUS_DIR, { docChars: opts.docChars ?? DEFAULT_DOC_CHARS, code: opts.code, only: opts.only });
+  const corpus = loadCorpus(opts.corpusDir ?? DEFAULT_CORPUS_DIR, {
+    docChars: opts.docChars ?? DEFAULT_DOC_CHARS,
+    code: opts.code,
+    only: opts.only,
+  });
   const splits = corpus.map((s) => ({ sub: s, ...splitSub(s, opts.validFraction ?? DEFAULT_VALID_FRACTION) }));
   const choice: TokenizerChoice = opts.tokenizer
     ? typeof opts.tokenizer === 'string'
@@ -73,8 +77,15 @@ export function prepareData(opts: DataOptions = {}): PreparedData {
         { vocabSize: opts.vocabSize, log: opts.log },
       );
   const wanted = new Set(opts.splits ?? ['train', 'valid']);
-  const jobs = splits.flatMap((s) => (['train', 'valid'] as const).filter((w) => wanted.has(w)).map((w) => ({ name: s.sub.name, split: w, sub: s[w] })));
-  const bar = opts.progress ? new ProgressBar(jobs.reduce((n, j) => n + j.sub.docs.length, 0), 'tokenize') : undefined;
+  const jobs = splits.flatMap((s) =>
+    (['train', 'valid'] as const).filter((w) => wanted.has(w)).map((w) => ({ name: s.sub.name, split: w, sub: s[w] })),
+  );
+  const bar = opts.progress
+    ? new ProgressBar(
+        jobs.reduce((n, j) => n + j.sub.docs.length, 0),
+        'tokenize',
+      )
+    : undefined;
   let seconds = 0;
   let tokens = 0;
   const done = new Map<string, TokenDocs>();
@@ -100,7 +111,13 @@ export function prepareData(opts: DataOptions = {}): PreparedData {
     train: done.get(`${s.name}.train`) ?? EMPTY,
     valid: done.get(`${s.name}.valid`) ?? EMPTY,
   }));
-  return { tokenizer: choice.tokenizer, tokenizerPath: choice.path, subCorpora, tokenizeSeconds: seconds, tokenizedTokens: tokens };
+  return {
+    tokenizer: choice.tokenizer,
+    tokenizerPath: choice.path,
+    subCorpora,
+    tokenizeSeconds: seconds,
+    tokenizedTokens: tokens,
+  };
 }
 
 /** One sub-corpus by name, with a clear error when it is not there. */
@@ -123,7 +140,8 @@ function splitSub(s: SubCorpus, validFraction: number): { train: SubCorpus; vali
 /** What the tokens depend on: the format, the tokenizer file, the rendering, and every document. */
 function tokensKey(s: SubCorpus, choice: TokenizerChoice): string {
   const render = s.kind === 'text' ? 'text: <|startoftext|> + encodeText' : `chat ${JSON.stringify(SFT_CHAT_OPTIONS)}`;
-  const parts = s.kind === 'text' ? s.docs.flatMap((d) => [d.id, d.text]) : s.docs.flatMap((d) => [d.id, d.instruction, d.input, d.output]);
+  const parts =
+    s.kind === 'text' ? s.docs.flatMap((d) => [d.id, d.text]) : s.docs.flatMap((d) => [d.id, d.instruction, d.input, d.output]);
   return cacheKey(['tokens v1', choice.fingerprint, render, ...parts]);
 }
 

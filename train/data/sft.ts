@@ -22,7 +22,11 @@ export function instructionMessages(r: Instruction): ChatMessage[] {
 }
 
 /** Ids and the loss mask of one record in the chat format. */
-export function renderInstruction(tok: Tokenizer, r: Instruction, chat: ChatOptions = SFT_CHAT_OPTIONS): { ids: number[]; mask: Uint8Array } {
+export function renderInstruction(
+  tok: Tokenizer,
+  r: Instruction,
+  chat: ChatOptions = SFT_CHAT_OPTIONS,
+): { ids: number[]; mask: Uint8Array } {
   const { ids, mask } = renderChat(tok, instructionMessages(r), { ...chat, trainOn: 'last' });
   return { ids, mask };
 }
@@ -47,12 +51,22 @@ export interface PaddedRows {
  * Right-pads examples to `seqLen`: padding has id `padId`, label −100 and attention 0. An example longer
  * than `seqLen` is an error (the caller leaves such examples out, so an answer is never cut short).
  */
-export function padRows(examples: readonly { ids: ArrayLike<number>; labels: ArrayLike<number> }[], seqLen: number, padId: number): PaddedRows {
+export function padRows(
+  examples: readonly { ids: ArrayLike<number>; labels: ArrayLike<number> }[],
+  seqLen: number,
+  padId: number,
+): PaddedRows {
   const n = examples.length;
-  const out: PaddedRows = { ids: new Int32Array(n * seqLen).fill(padId), labels: new Int32Array(n * seqLen).fill(-100), attention: new Int32Array(n * seqLen) };
+  const out: PaddedRows = {
+    ids: new Int32Array(n * seqLen).fill(padId),
+    labels: new Int32Array(n * seqLen).fill(-100),
+    attention: new Int32Array(n * seqLen),
+  };
   examples.forEach((e, r) => {
-    if (e.ids.length > seqLen) throw new Error(`padRows: example ${r} has ${e.ids.length} tokens, more than the sequence length ${seqLen}`);
-    if (e.labels.length !== e.ids.length) throw new Error(`padRows: example ${r} has ${e.ids.length} ids but ${e.labels.length} labels`);
+    if (e.ids.length > seqLen)
+      throw new Error(`padRows: example ${r} has ${e.ids.length} tokens, more than the sequence length ${seqLen}`);
+    if (e.labels.length !== e.ids.length)
+      throw new Error(`padRows: example ${r} has ${e.ids.length} ids but ${e.labels.length} labels`);
     out.ids.set(e.ids, r * seqLen);
     out.labels.set(e.labels, r * seqLen);
     out.attention.fill(1, r * seqLen, r * seqLen + e.ids.length);

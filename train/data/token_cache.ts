@@ -37,7 +37,12 @@ export function cacheKey(parts: Iterable<string | Uint8Array>): string {
  * The cached documents for `key` under `dir` (file `<name>-<key prefix>.bin`), computed and stored on a
  * miss; the entries of the same name for other keys are then removed, so edits do not pile up stale files.
  */
-export function cachedTokenDocs(dir: string, name: string, key: string, compute: () => TokenDocs): { docs: TokenDocs; hit: boolean; path: string } {
+export function cachedTokenDocs(
+  dir: string,
+  name: string,
+  key: string,
+  compute: () => TokenDocs,
+): { docs: TokenDocs; hit: boolean; path: string } {
   if (!/^[\w.]+$/.test(name)) throw new Error(`token cache: entry name '${name}' must be letters, digits, '.' or '_'`);
   const file = `${name}-${key.slice(0, 16)}.bin`;
   const path = join(dir, file);
@@ -46,7 +51,8 @@ export function cachedTokenDocs(dir: string, name: string, key: string, compute:
   const docs = compute();
   writeTokenCache(path, key, docs);
   for (const other of readdirSync(dir)) {
-    if (other !== file && other.startsWith(`${name}-`) && /^[0-9a-f]{16}\.bin$/.test(other.slice(name.length + 1))) rmSync(join(dir, other), { force: true });
+    if (other !== file && other.startsWith(`${name}-`) && /^[0-9a-f]{16}\.bin$/.test(other.slice(name.length + 1)))
+      rmSync(join(dir, other), { force: true });
   }
   return { docs, hit: false, path };
 }
@@ -84,7 +90,10 @@ export function readTokenCache(path: string, key: string): TokenDocs | null {
 /** Writes an entry atomically (readers see the old file or the whole new one). */
 export function writeTokenCache(path: string, key: string, docs: TokenDocs): void {
   if (!validTokenDocs(docs)) throw new Error(`token cache: refusing to write inconsistent documents to ${path}`);
-  const header = Buffer.from(JSON.stringify({ key, docs: docs.offsets.length - 1, tokens: docs.ids.length, mask: docs.mask !== undefined }), 'utf8');
+  const header = Buffer.from(
+    JSON.stringify({ key, docs: docs.offsets.length - 1, tokens: docs.ids.length, mask: docs.mask !== undefined }),
+    'utf8',
+  );
   const prefix = Buffer.alloc(12);
   prefix.write(MAGIC, 0, 'latin1');
   prefix.writeUInt32LE(header.length, 8);

@@ -65,7 +65,9 @@ export function smallTokenizer(train: readonly SubCorpus[], cacheDir: string, op
   const start = performance.now();
   const model = trainUnigram(lines, { vocabSize, inputs: used.map((s) => s.name), log: opts.log });
   writeModel(path, model);
-  opts.log?.(`tokenizer: trained ${vocabSize} pieces on ${used.map((s) => s.name).join(', ')} in ${((performance.now() - start) / 1000).toFixed(1)} s → ${path}`);
+  opts.log?.(
+    `tokenizer: trained ${vocabSize} pieces on ${used.map((s) => s.name).join(', ')} in ${((performance.now() - start) / 1000).toFixed(1)} s → ${path}`,
+  );
   return tokenizerFromFile(path);
 }
 

@@ -74,7 +74,14 @@ function mapParams(p: Params, f: (t: Tensor, name: string) => Tensor): Params {
 }
 
 /** Sample `n` characters after `prompt` ids, at `temperature`, from a seeded generator. */
-export function sample(p: Params, prompt: number[], n: number, context: number, temperature: number, generator: Generator): number[] {
+export function sample(
+  p: Params,
+  prompt: number[],
+  n: number,
+  context: number,
+  temperature: number,
+  generator: Generator,
+): number[] {
   const out = [...prompt];
   noGrad(() => {
     for (let i = 0; i < n; i++) {

@@ -25,7 +25,13 @@ export function loadCharCorpus(minCount = 10, validFrac = 0.05): CharCorpus {
   const texts = { ja: read(SOURCES.ja), en: read(SOURCES.en) };
   const counts = new Map<string, number>();
   for (const t of Object.values(texts)) for (const c of t) counts.set(c, (counts.get(c) ?? 0) + 1);
-  const chars = [UNK, ...[...counts].filter(([, n]) => n >= minCount).map(([c]) => c).sort()];
+  const chars = [
+    UNK,
+    ...[...counts]
+      .filter(([, n]) => n >= minCount)
+      .map(([c]) => c)
+      .sort(),
+  ];
   const ids = new Map(chars.map((c, i) => [c, i]));
   const encode = (t: string) => Int32Array.from([...t], (c) => ids.get(c) ?? 0);
   const split = (t: string) => {

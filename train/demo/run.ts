@@ -89,7 +89,8 @@ export async function demo(argv: string[]): Promise<number> {
     }
     bar.done();
     const after = validate(params, corpus, cfg, 4);
-    for (const lang of LANGS) console.log(`validation loss ${lang}: ${before[lang].toFixed(3)} → ${after[lang].toFixed(3)} nats/char`);
+    for (const lang of LANGS)
+      console.log(`validation loss ${lang}: ${before[lang].toFixed(3)} → ${after[lang].toFixed(3)} nats/char`);
 
     const svg = lineChartSvg(
       [{ name: 'train (per step)', points: curve }, ...LANGS.map((l) => ({ name: `validation ${l}`, points: validCurve[l] }))],
@@ -101,7 +102,9 @@ export async function demo(argv: string[]): Promise<number> {
     const gen = new Generator(Number(values.seed) + 1);
     for (const prompt of ['おれは', 'Scrooge ']) {
       const ids = [...prompt].map((ch) => corpus.ids.get(ch) ?? 0);
-      const text = sample(params, ids, 120, cfg.context, 0.8, gen).map((i) => corpus.chars[i]).join('');
+      const text = sample(params, ids, 120, cfg.context, 0.8, gen)
+        .map((i) => corpus.chars[i])
+        .join('');
       console.log(`\n--- sample after "${prompt}" ---\n${prompt}${text}`);
     }
     console.log(`\nloss curve: ${plotPath}`);

@@ -44,16 +44,19 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
     const [b1, b2] = this.betas;
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: betas must be in [0, 1), got [${this.betas}]`);
-    if (!(this.eps >= 0) || !Number.isFinite(this.eps)) throw new Error(`AdamW: eps must be a finite number ≥ 0, got ${this.eps}`);
+    if (!(this.eps >= 0) || !Number.isFinite(this.eps))
+      throw new Error(`AdamW: eps must be a finite number ≥ 0, got ${this.eps}`);
     this.groups = groups;
     this.#slots = [];
     const names = new Set<string>();
     const tensors = new Set<Tensor>();
     for (const g of groups) {
-      if (!Number.isFinite(g.weightDecay) || g.weightDecay < 0) throw new Error(`AdamW: weight decay must be a finite number ≥ 0, got ${g.weightDecay}`);
+      if (!Number.isFinite(g.weightDecay) || g.weightDecay < 0)
+        throw new Error(`AdamW: weight decay must be a finite number ≥ 0, got ${g.weightDecay}`);
       for (const [name, param] of g.params) {
         if (names.has(name) || tensors.has(param)) throw new Error(`AdamW: parameter '${name}' appears twice in the groups`);
-        if (param.dtype !== 'float32' && param.dtype !== 'float64') throw new Error(`AdamW: parameter '${name}' is ${param.dtype}; only float32/float64 parameters can be optimised`);
+        if (param.dtype !== 'float32' && param.dtype !== 'float64')
+          throw new Error(`AdamW: parameter '${name}' is ${param.dtype}; only float32/float64 parameters can be optimised`);
         names.add(name);
         tensors.add(param);
         this.#slots.push({ name, param, weightDecay: g.weightDecay, m: zerosLike(param), v: zerosLike(param) });
@@ -88,7 +91,9 @@ export class AdamW {
     for (const s of this.#slots) {
       const g = s.param.grad ?? zerosLike(s.param);
       if (g.dtype !== s.param.dtype || fmt(g.shape) !== fmt(s.param.shape)) {
-        throw new Error(`AdamW.update: gradient of '${s.name}' is ${fmt(g.shape)} ${g.dtype}, the parameter is ${fmt(s.param.shape)} ${s.param.dtype}`);
+        throw new Error(
+          `AdamW.update: gradient of '${s.name}' is ${fmt(g.shape)} ${g.dtype}, the parameter is ${fmt(s.param.shape)} ${s.param.dtype}`,
+        );
       }
       adamwUpdate_(s.param, g, s.m, s.v, { lr, beta1, beta2, eps: this.eps, weightDecay: s.weightDecay, step: k });
     }
@@ -113,21 +118,27 @@ export class AdamW {
    */
   loadStateDict(state: AdamWState): void {
     const where = 'AdamW.loadStateDict';
-    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`${where}: step must be an integer ≥ 0, got ${state.step}`);
+    if (!Number.isInteger(state.step) || state.step < 0)
+      throw new Error(`${where}: step must be an integer ≥ 0, got ${state.step}`);
     if (state.betas[0] !== this.betas[0] || state.betas[1] !== this.betas[1] || state.eps !== this.eps) {
-      throw new Error(`${where}: saved betas [${state.betas}] eps ${state.eps}, this optimizer has betas [${this.betas}] eps ${this.eps}`);
+      throw new Error(
+        `${where}: saved betas [${state.betas}] eps ${state.eps}, this optimizer has betas [${this.betas}] eps ${this.eps}`,
+      );
     }
     const expected = new Set(this.#slots.flatMap((s) => [`${s.name}.exp_avg`, `${s.name}.exp_avg_sq`]));
     const extra = [...state.tensors.keys()].filter((k) => !expected.has(k));
-    if (extra.length > 0) throw new Error(`${where}: the state has tensors for unknown parameters: ${extra.slice(0, 5).join(', ')}`);
+    if (extra.length > 0)
+      throw new Error(`${where}: the state has tensors for unknown parameters: ${extra.slice(0, 5).join(', ')}`);
     const loaded = this.#slots.map((s) => {
       const wd = state.weightDecay[s.name];
-      if (wd !== s.weightDecay) throw new Error(`${where}: '${s.name}' was saved with weight decay ${wd}, this optimizer uses ${s.weightDecay}`);
+      if (wd !== s.weightDecay)
+        throw new Error(`${where}: '${s.name}' was saved with weight decay ${wd}, this optimizer uses ${s.weightDecay}`);
       const get = (suffix: string): Tensor => {
         const key = `${s.name}.${suffix}`;
         const t = state.tensors.get(key);
         if (!t) throw new Error(`${where}: missing '${key}'`);
-        if (fmt(t.shape) !== fmt(s.param.shape)) throw new Error(`${where}: '${key}' is ${fmt(t.shape)}, the parameter is ${fmt(s.param.shape)}`);
+        if (fmt(t.shape) !== fmt(s.param.shape))
+          throw new Error(`${where}: '${key}' is ${fmt(t.shape)}, the parameter is ${fmt(s.param.shape)}`);
         // A fresh contiguous copy in the parameter's dtype, owning its storage (the kernel updates it in place).
         return t.to(s.param.dtype).clone().detach();
       };

@@ -26,7 +26,12 @@ export async function globalGradNorm(params: readonly Tensor[]): Promise<number>
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
   if (grads.length === 0) return 0;
   const r = rounder(grads[0]!.dtype);
-  const sums = noGrad(() => stack(grads.map((g) => g.to('float64').square().sum()), 0));
+  const sums = noGrad(() =>
+    stack(
+      grads.map((g) => g.to('float64').square().sum()),
+      0,
+    ),
+  );
   let total = 0;
   for (const s of await sums.data()) {
     const n = r(Math.sqrt(s));
@@ -45,7 +50,8 @@ export function clipCoefficient(norm: number, maxNorm: number, dtype = 'float32'
 
 /** Clip every `.grad` in place (each is replaced by grad·coef); returns the norm before clipping. */
 export async function clipGradNorm_(params: readonly Tensor[], maxNorm: number): Promise<ClipResult> {
-  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new Error(`clipGradNorm_: maxNorm must be a finite number > 0, got ${maxNorm}`);
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm))
+    throw new Error(`clipGradNorm_: maxNorm must be a finite number > 0, got ${maxNorm}`);
   const norm = await globalGradNorm(params);
   if (!Number.isFinite(norm)) throw new Error(`clipGradNorm_: the gradient norm is ${norm} (a NaN or infinite gradient)`);
   const dtype = params.find((p) => p.grad)?.grad?.dtype ?? 'float32';

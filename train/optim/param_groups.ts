@@ -14,7 +14,8 @@ export interface ParamGroup {
 
 /** Decay `weightDecay` on ≥2-D parameters, none on 1-D (and 0-D) ones. Empty groups are left out. */
 export function defaultParamGroups(named: readonly [string, Tensor][], weightDecay: number): ParamGroup[] {
-  if (!Number.isFinite(weightDecay) || weightDecay < 0) throw new Error(`defaultParamGroups: weightDecay must be a finite number ≥ 0, got ${weightDecay}`);
+  if (!Number.isFinite(weightDecay) || weightDecay < 0)
+    throw new Error(`defaultParamGroups: weightDecay must be a finite number ≥ 0, got ${weightDecay}`);
   const decay = named.filter(([, t]) => t.ndim >= 2);
   const noDecay = named.filter(([, t]) => t.ndim < 2);
   const groups: ParamGroup[] = [];
@@ -65,11 +66,17 @@ export function paramGroupsFromHfNames(model: Module, spec: readonly NamedGroupS
     const ids = new Set(hfs.map((hf) => groupOf.get(hf)));
     if (ids.has(undefined)) throw new Error(`paramGroupsFromHfNames: '${hfs.find((hf) => !groupOf.has(hf))}' is in no group`);
     // A stacked tensor is updated as one: all its HF names must agree (torch would allow a split, we cannot).
-    if (ids.size > 1) throw new Error(`paramGroupsFromHfNames: the HF names of '${name}' (${hfs.slice(0, 3).join(', ')}, …) are in different groups`);
+    if (ids.size > 1)
+      throw new Error(
+        `paramGroupsFromHfNames: the HF names of '${name}' (${hfs.slice(0, 3).join(', ')}, …) are in different groups`,
+      );
     groups[[...ids][0]!].params.push([name, t]);
     hfs.forEach((hf) => seen.add(hf));
   }
   const unknown = [...groupOf.keys()].filter((hf) => !seen.has(hf));
-  if (unknown.length > 0) throw new Error(`paramGroupsFromHfNames: ${unknown.length} name(s) are not parameters of this model: ${unknown.slice(0, 5).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `paramGroupsFromHfNames: ${unknown.length} name(s) are not parameters of this model: ${unknown.slice(0, 5).join(', ')}`,
+    );
   return groups.filter((g) => g.params.length > 0);
 }

@@ -18,7 +18,21 @@ export const PLAYGROUND_DIR = dirname(fileURLToPath(import.meta.url));
 
 /** The named imports each stubbed node module provides (only these may be imported by browser-bound code). */
 const NODE_STUBS: Record<string, readonly string[]> = {
-  'node:fs': ['closeSync', 'existsSync', 'fstatSync', 'fsyncSync', 'mkdirSync', 'openSync', 'readdirSync', 'readFileSync', 'readSync', 'renameSync', 'rmSync', 'statSync', 'writeSync'],
+  'node:fs': [
+    'closeSync',
+    'existsSync',
+    'fstatSync',
+    'fsyncSync',
+    'mkdirSync',
+    'openSync',
+    'readdirSync',
+    'readFileSync',
+    'readSync',
+    'renameSync',
+    'rmSync',
+    'statSync',
+    'writeSync',
+  ],
   'node:path': ['dirname', 'join'],
   'node:os': ['availableParallelism'],
   'node:module': ['createRequire'],
@@ -44,9 +58,13 @@ const nodeStubs: Plugin = {
     build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => {
       const names = NODE_STUBS[args.path];
-      if (!names) return { errors: [{ text: `${args.path} has no browser stub; add it to NODE_STUBS in train/playground/bundle.ts` }] };
+      if (!names)
+        return { errors: [{ text: `${args.path} has no browser stub; add it to NODE_STUBS in train/playground/bundle.ts` }] };
       const fail = `(name) => () => { throw new Error(\`\${name} (${args.path}) is not available in the browser\`); }`;
-      return { contents: `const unavailable = ${fail};\n${names.map((n) => `export const ${n} = unavailable('${n}');`).join('\n')}\n`, loader: 'js' };
+      return {
+        contents: `const unavailable = ${fail};\n${names.map((n) => `export const ${n} = unavailable('${n}');`).join('\n')}\n`,
+        loader: 'js',
+      };
     });
   },
 };

@@ -19,8 +19,21 @@ export const haveChromium = () => existsSync(CHROMIUM);
  * unasked — so every gpu.js mode of the page can be tested without a GPU.
  */
 export const CHROMIUM_ARGS = [
-  ...['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  ...['--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],
+  ...[
+    '--no-sandbox',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+  ...[
+    '--enable-unsafe-swiftshader',
+    '--use-angle=swiftshader',
+    '--enable-unsafe-webgpu',
+    '--use-webgpu-adapter=swiftshader',
+    '--enable-features=Vulkan',
+  ],
 ];
 
 export async function launchChromium(): Promise<Browser> {
@@ -31,7 +44,10 @@ export async function launchChromium(): Promise<Browser> {
 /** `llmjp4 serve --model DIR --port 0` in a child process; resolves with the URL it prints. */
 export function startServe(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const root = join(PLAYGROUND_DIR, '../..');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'train/cli.ts'), 'serve', '--model', dir, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'train/cli.ts'), 'serve', '--model', dir, '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   return new Promise((ok, fail) => {

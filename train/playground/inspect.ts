@@ -55,11 +55,22 @@ export async function inspect(model: CausalLM, tokenizer: Tokenizer, text: strin
     for (let i = 0; i < out.routerLogits.length; i++) {
       const r = noGrad(() => routeTopK(out.routerLogits[i]!, K, c.norm_topk_prob));
       const [idx, w] = [await r.indices.data(), await r.weights.data()];
-      const experts = ids.map((_, t) => Array.from({ length: K }, (_, k) => ({ expert: idx[t * K + k]!, weight: w[t * K + k]! })));
+      const experts = ids.map((_, t) =>
+        Array.from({ length: K }, (_, k) => ({ expert: idx[t * K + k]!, weight: w[t * K + k]! })),
+      );
       routing.push({ layer: sparse[i]!, experts });
     }
   }
-  return { ids, pieces: ids.map((id) => tokenizer.idToPiece(id)), logits, next, given, attentions, heads: c.num_attention_heads, routing };
+  return {
+    ids,
+    pieces: ids.map((id) => tokenizer.idToPiece(id)),
+    logits,
+    next,
+    given,
+    attentions,
+    heads: c.num_attention_heads,
+    routing,
+  };
 }
 
 /** A row's max and Σ exp(x − max): softmax(row)[i] = exp(row[i] − max) / sum, computed stably. */

@@ -50,7 +50,8 @@ function showAttention(): void {
     showAttention();
   });
   renderAttention($('attention'), current.pieces, current.attentions[layer]!, head);
-  $('attention-caption').textContent = `layer ${layer}, head ${head}: row = the token attending, column = the token attended to (each row sums to 1; nothing to the right of the diagonal — the mask is causal).`;
+  $('attention-caption').textContent =
+    `layer ${layer}, head ${head}: row = the token attending, column = the token attended to (each row sums to 1; nothing to the right of the diagonal — the mask is causal).`;
 }
 
 async function runInspect(m: Loaded): Promise<void> {
@@ -111,9 +112,14 @@ async function main(): Promise<void> {
   const backend = await openBackend();
   const m = await loadCheckpoint(backend, (what) => status(what));
   const c = m.model.config;
-  $('model-info').textContent = `${c.model_type === 'llama' ? 'Llama' : 'Qwen3-MoE'} from ${m.source}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} kv), vocabulary ${c.vocab_size}${c.model_type === 'qwen3_moe' ? `, ${c.num_experts} experts, top-${c.num_experts_per_tok}` : ''}`;
-  $<HTMLSelectElement>('layer').replaceChildren(...Array.from({ length: c.num_hidden_layers }, (_, i) => new Option(String(i), String(i))));
-  $<HTMLSelectElement>('head').replaceChildren(...Array.from({ length: c.num_attention_heads }, (_, i) => new Option(String(i), String(i))));
+  $('model-info').textContent =
+    `${c.model_type === 'llama' ? 'Llama' : 'Qwen3-MoE'} from ${m.source}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} kv), vocabulary ${c.vocab_size}${c.model_type === 'qwen3_moe' ? `, ${c.num_experts} experts, top-${c.num_experts_per_tok}` : ''}`;
+  $<HTMLSelectElement>('layer').replaceChildren(
+    ...Array.from({ length: c.num_hidden_layers }, (_, i) => new Option(String(i), String(i))),
+  );
+  $<HTMLSelectElement>('head').replaceChildren(
+    ...Array.from({ length: c.num_attention_heads }, (_, i) => new Option(String(i), String(i))),
+  );
   $('routing-section').hidden = c.model_type !== 'qwen3_moe';
   $('layer').addEventListener('change', showAttention);
   $('head').addEventListener('change', showAttention);

@@ -40,7 +40,11 @@ try {
   const box = async (id: string) => (await page.locator(`#${id}`).boundingBox())!;
   const [a, b] = [await box(values.from!), await box(values.to!)];
   const y = Math.max(0, a.y - 8);
-  await page.screenshot({ path: values.out, fullPage: true, clip: { x: 0, y, width: Number(values.width), height: b.y + b.height + 8 - y } });
+  await page.screenshot({
+    path: values.out,
+    fullPage: true,
+    clip: { x: 0, y, width: Number(values.width), height: b.y + b.height + 8 - y },
+  });
   console.log(`${values.out}: ${await page.textContent('#backend')} — ${await page.textContent('#status')}`);
 } finally {
   await browser.close();

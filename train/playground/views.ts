@@ -5,7 +5,11 @@ import type { Candidate, Inspection } from './inspect.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (text !== undefined) e.textContent = text;
@@ -23,16 +27,28 @@ function svgEl(tag: string, attrs: Record<string, string | number>, text?: strin
  * The tokens as chips: the piece (SentencePiece's ▁ marks a word start), its id, and how likely the
  * model found it one position earlier (greener = more expected); the first token has no such number.
  */
-export function renderTokens(target: HTMLElement, ids: readonly number[], pieces: readonly string[], given: readonly (number | null)[]): void {
+export function renderTokens(
+  target: HTMLElement,
+  ids: readonly number[],
+  pieces: readonly string[],
+  given: readonly (number | null)[],
+): void {
   target.replaceChildren(
     ...ids.map((id, i) => {
       const p = given[i];
-      const chip = el('span', { class: 'token', title: `position ${i}, id ${id}${p === null ? '' : `, p = ${p!.toFixed(4)} as the next token`}` });
+      const chip = el('span', {
+        class: 'token',
+        title: `position ${i}, id ${id}${p === null ? '' : `, p = ${p!.toFixed(4)} as the next token`}`,
+      });
       if (p !== null && p !== undefined) {
         chip.dataset.p = String(p);
         chip.style.background = `hsl(130 55% ${Math.round(97 - 35 * Math.sqrt(p))}%)`;
       }
-      chip.append(el('span', { class: 'piece' }, pieces[i]!), el('span', { class: 'id' }, String(id)), el('span', { class: 'p' }, p === null || p === undefined ? '—' : p < 0.001 ? '<0.1%' : `${(100 * p).toFixed(1)}%`));
+      chip.append(
+        el('span', { class: 'piece' }, pieces[i]!),
+        el('span', { class: 'id' }, String(id)),
+        el('span', { class: 'p' }, p === null || p === undefined ? '—' : p < 0.001 ? '<0.1%' : `${(100 * p).toFixed(1)}%`),
+      );
       return chip;
     }),
   );
@@ -62,13 +78,27 @@ export function renderAttention(target: HTMLElement, pieces: readonly string[], 
   const short = (p: string) => (p.length > 10 ? `${p.slice(0, 9)}…` : p);
   pieces.forEach((p, i) => {
     svg.append(svgEl('text', { x: label - 4, y: label + i * cell + cell * 0.7, 'text-anchor': 'end', class: 'axis' }, short(p)));
-    svg.append(svgEl('text', { x: 0, y: 0, transform: `translate(${label + i * cell + cell * 0.7} ${label - 4}) rotate(-60)`, class: 'axis' }, short(p)));
+    svg.append(
+      svgEl(
+        'text',
+        { x: 0, y: 0, transform: `translate(${label + i * cell + cell * 0.7} ${label - 4}) rotate(-60)`, class: 'axis' },
+        short(p),
+      ),
+    );
   });
   const base = head * T * T;
   for (let q = 0; q < T; q++) {
     for (let k = 0; k < T; k++) {
       const w = probs[base + q * T + k]!;
-      const rect = svgEl('rect', { x: label + k * cell, y: label + q * cell, width: cell - 1, height: cell - 1, fill: `rgba(190, 30, 45, ${Math.sqrt(w).toFixed(3)})`, class: 'cell', 'data-weight': w.toFixed(4) });
+      const rect = svgEl('rect', {
+        x: label + k * cell,
+        y: label + q * cell,
+        width: cell - 1,
+        height: cell - 1,
+        fill: `rgba(190, 30, 45, ${Math.sqrt(w).toFixed(3)})`,
+        class: 'cell',
+        'data-weight': w.toFixed(4),
+      });
       rect.append(svgEl('title', {}, `${pieces[q]} → ${pieces[k]}: ${w.toFixed(3)}`));
       svg.append(rect);
     }
@@ -77,7 +107,14 @@ export function renderAttention(target: HTMLElement, pieces: readonly string[], 
 }
 
 /** Every head of one layer as a small picture (the same colours as the big map); clicking one selects it. */
-export function renderHeadThumbnails(target: HTMLElement, T: number, probs: Float32Array, heads: number, selected: number, pick: (head: number) => void): void {
+export function renderHeadThumbnails(
+  target: HTMLElement,
+  T: number,
+  probs: Float32Array,
+  heads: number,
+  selected: number,
+  pick: (head: number) => void,
+): void {
   const px = Math.max(2, Math.min(6, Math.floor(120 / T)));
   target.replaceChildren(
     ...Array.from({ length: heads }, (_, h) => {
@@ -113,7 +150,11 @@ export function renderRouting(target: HTMLElement, x: Inspection, experts: numbe
     for (const r of x.routing) {
       const td = el('td');
       for (const { expert, weight } of r.experts[t]!) {
-        const chip = el('span', { class: 'expert', title: `expert ${expert} of ${experts}, weight ${weight.toFixed(3)}` }, `e${expert} ${weight.toFixed(2)}`);
+        const chip = el(
+          'span',
+          { class: 'expert', title: `expert ${expert} of ${experts}, weight ${weight.toFixed(3)}` },
+          `e${expert} ${weight.toFixed(2)}`,
+        );
         chip.style.background = `hsl(${Math.round((360 * expert) / experts)} 70% ${Math.round(92 - 30 * weight)}%)`;
         td.append(chip);
       }

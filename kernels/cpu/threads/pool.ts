@@ -87,5 +87,9 @@ function tsxEsmApi(): string {
   if (typeof meta.resolve === 'function') return meta.resolve('tsx/esm/api');
   // Under a bundler-style runner (vitest) import.meta.resolve is absent: take the require-resolved
   // path and switch to the .mjs build that sits beside it.
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
 }

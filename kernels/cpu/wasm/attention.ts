@@ -7,7 +7,20 @@ import type { TypedArray } from '../../../core/dtype.js';
 import { BC, BR, keyEnd, maskBlock, type AttnDims } from '../attention_common.js';
 import { allocShared } from '../shared.js';
 import { getNumThreads, parallelFor } from '../threads/pool.js';
-import { decodeTask, F32_BYTES, forEachChunk, headDims, packColumnsAsB, packRowsAsA, packRowsAsB, plan, scoreScratchFloats, stageFloats, type HeadDims, type WasmAttnJob } from './attention_layout.js';
+import {
+  decodeTask,
+  F32_BYTES,
+  forEachChunk,
+  headDims,
+  packColumnsAsB,
+  packRowsAsA,
+  packRowsAsB,
+  plan,
+  scoreScratchFloats,
+  stageFloats,
+  type HeadDims,
+  type WasmAttnJob,
+} from './attention_layout.js';
 import { MR, NR } from './gemm_kernel.js';
 import { countWasmCall, wasmHandle, wasmThread } from './runtime.js';
 import { NEG_MAX_F32 } from './softmax_kernel.js';
@@ -51,12 +64,46 @@ export function wasmAttentionForwardTask(a: WasmAttnForwardArgs, task: number, t
   for (let j0 = 0; j0 < end; j0 += BC) {
     const cols = Math.min(BC, end - j0);
     const cols4 = Math.ceil(cols / 4) * 4;
-    t.gemmBlock(qAt * B, hd.HS4 * MR * B, rowTiles, (base + go.k + j0 * hd.HS4) * B, hd.HS4 * NR * B, Math.ceil(cols / NR), sAt * B, BC * B, hd.HS4, 0);
+    t.gemmBlock(
+      qAt * B,
+      hd.HS4 * MR * B,
+      rowTiles,
+      (base + go.k + j0 * hd.HS4) * B,
+      hd.HS4 * NR * B,
+      Math.ceil(cols / NR),
+      sAt * B,
+      BC * B,
+      hd.HS4,
+      0,
+    );
     maskBlock(a, S, b, h, i0, rows, j0, cols);
     // Columns past the block's keys take no part in the softmax.
     for (let r = 0; cols < cols4 && r < rowTiles * MR; r++) S.fill(-Infinity, r * BC + cols, r * BC + cols4);
-    t.softmaxBlock(sAt * B, BC * B, pAt * B, BC * MR * B, rowTiles, cols4 / 4, mAt * B, lAt * B, accAt * B, hd.HS8 * B, hd.HS8 / 4);
-    t.gemmBlock(pAt * B, BC * MR * B, rowTiles, (base + go.v + j0 * NR) * B, hd.Tk4 * NR * B, hd.HS8 / NR, accAt * B, hd.HS8 * B, cols, 1);
+    t.softmaxBlock(
+      sAt * B,
+      BC * B,
+      pAt * B,
+      BC * MR * B,
+      rowTiles,
+      cols4 / 4,
+      mAt * B,
+      lAt * B,
+      accAt * B,
+      hd.HS8 * B,
+      hd.HS8 / 4,
+    );
+    t.gemmBlock(
+      pAt * B,
+      BC * MR * B,
+      rowTiles,
+      (base + go.v + j0 * NR) * B,
+      hd.Tk4 * NR * B,
+      hd.HS8 / NR,
+      accAt * B,
+      hd.HS8 * B,
+      cols,
+      1,
+    );
   }
   for (let r = 0; r < rows; r++) {
     const o = ((b * NH + h) * Tq + i0 + r) * HS;
@@ -71,7 +118,14 @@ export function wasmAttentionForwardTask(a: WasmAttnForwardArgs, task: number, t
  * The forward over all heads: pack a chunk of kv groups (K, V and their query heads), run its blocks
  * on every thread, repeat. Returns null when the packed data cannot fit (the caller falls back).
  */
-export function wasmAttentionForward(q: TypedArray, k: TypedArray, v: TypedArray, dims: AttnDims, scale: number, threaded: boolean): { out: Float32Array; lse: Float32Array } | null {
+export function wasmAttentionForward(
+  q: TypedArray,
+  k: TypedArray,
+  v: TypedArray,
+  dims: AttnDims,
+  scale: number,
+  threaded: boolean,
+): { out: Float32Array; lse: Float32Array } | null {
   const { B, NH, KVH, Tq, Tk, HS } = dims;
   const hd = headDims(Tq, Tk, HS);
   const rep = NH / KVH;
@@ -90,7 +144,8 @@ export function wasmAttentionForward(q: TypedArray, k: TypedArray, v: TypedArray
   const pack = (group: number, base: number) => {
     packRowsAsB(t, p.stageAt, k, group * Tk * HS, Tk, HS, hd, base + go.k);
     packColumnsAsB(t, p.stageAt, v, group * Tk * HS, Tk, HS, hd, base + go.v);
-    for (let hr = 0; hr < rep; hr++) packRowsAsA(t, p.stageAt, q, (group * rep + hr) * Tq * HS, Tq, HS, hd, base + go.q + hr * go.qHead, scale);
+    for (let hr = 0; hr < rep; hr++)
+      packRowsAsA(t, p.stageAt, q, (group * rep + hr) * Tq * HS, Tq, HS, hd, base + go.q + hr * go.qHead, scale);
   };
   forEachChunk(p, B * KVH, pack, (g0, chunk) => {
     const args: WasmAttnForwardArgs = { ...dims, wasm, hd, plan: chunk, g0, qBlocks, out, lse };

@@ -7,7 +7,20 @@
 import type { TypedArray } from '../../../core/dtype.js';
 import { BC, BR, keyEnd, maskBlock } from '../attention_common.js';
 import { getNumThreads, parallelFor } from '../threads/pool.js';
-import { decodeTask, F32_BYTES, forEachChunk, headDims, packColumnsAsB, packRowsAsA, packRowsAsB, plan, roundUp, stageFloats, type HeadDims, type WasmAttnJob } from './attention_layout.js';
+import {
+  decodeTask,
+  F32_BYTES,
+  forEachChunk,
+  headDims,
+  packColumnsAsB,
+  packRowsAsA,
+  packRowsAsB,
+  plan,
+  roundUp,
+  stageFloats,
+  type HeadDims,
+  type WasmAttnJob,
+} from './attention_layout.js';
 import { MR, NR } from './gemm_kernel.js';
 import { countWasmCall, wasmHandle, wasmThread, type WasmThread } from './runtime.js';
 
@@ -78,11 +91,33 @@ function probsAndGrads(x: Ctx, b: number, h: number, hr: number, i0: number, row
   const rowTiles = Math.ceil(rows / MR);
   const cols4 = roundUp(cols, 4);
   const head = go.head(hr);
-  t.gemmBlock((base + head.qA + i0 * hd.HS4) * B, hd.HS4 * MR * B, rowTiles, (base + go.kB + j0 * hd.HS4) * B, hd.HS4 * NR * B, Math.ceil(cols / NR), at.s * B, BC * B, hd.HS4, 0);
+  t.gemmBlock(
+    (base + head.qA + i0 * hd.HS4) * B,
+    hd.HS4 * MR * B,
+    rowTiles,
+    (base + go.kB + j0 * hd.HS4) * B,
+    hd.HS4 * NR * B,
+    Math.ceil(cols / NR),
+    at.s * B,
+    BC * B,
+    hd.HS4,
+    0,
+  );
   const S = f32.subarray(at.s, at.s + BR * BC);
   maskBlock(a, S, b, h, i0, rows, j0, cols);
   for (let r = 0; cols < cols4 && r < rowTiles * MR; r++) S.fill(-Infinity, r * BC + cols, r * BC + cols4);
-  t.gemmBlock((base + head.dA + i0 * hd.HS4) * B, hd.HS4 * MR * B, rowTiles, (base + go.vB + j0 * hd.HS4) * B, hd.HS4 * NR * B, Math.ceil(cols / NR), at.dp * B, BC * B, hd.HS4, 0);
+  t.gemmBlock(
+    (base + head.dA + i0 * hd.HS4) * B,
+    hd.HS4 * MR * B,
+    rowTiles,
+    (base + go.vB + j0 * hd.HS4) * B,
+    hd.HS4 * NR * B,
+    Math.ceil(cols / NR),
+    at.dp * B,
+    BC * B,
+    hd.HS4,
+    0,
+  );
   // Row statistics; padding rows get lse = +∞, so their P and dS are 0.
   const row0 = (b * a.NH + h) * a.Tq + i0;
   for (let r = 0; r < rowTiles * MR; r++) {
@@ -113,9 +148,23 @@ export function wasmAttentionDkDvTask(a: WasmAttnBackwardArgs, task: number, thr
     for (let i0 = first; i0 < Tq; i0 += BR) {
       const rows4 = probsAndGrads(x, b, h, hr, i0, Math.min(BR, Tq - i0), j0, cols);
       // dV += Pᵀ·dO and dK += dSᵀ·(scale·Q): the transposed block as left operand, K depth = query rows.
-      for (const [from, right, acc] of [[at.s, head.dC, at.acc2], [at.dp, head.qC, at.acc1]] as const) {
+      for (const [from, right, acc] of [
+        [at.s, head.dC, at.acc2],
+        [at.dp, head.qC, at.acc1],
+      ] as const) {
         t.packWide4(from * B, BC * B, colTiles, rows4, at.packed * B);
-        t.gemmBlock(at.packed * B, rows4 * MR * B, colTiles, (base + right + i0 * NR) * B, hd.Tq4 * NR * B, hd.HS8 / NR, acc * B, hd.HS8 * B, rows4, 1);
+        t.gemmBlock(
+          at.packed * B,
+          rows4 * MR * B,
+          colTiles,
+          (base + right + i0 * NR) * B,
+          hd.Tq4 * NR * B,
+          hd.HS8 / NR,
+          acc * B,
+          hd.HS8 * B,
+          rows4,
+          1,
+        );
       }
     }
   }
@@ -145,14 +194,33 @@ export function wasmAttentionDqTask(a: WasmAttnBackwardArgs, task: number, threa
     const cols4 = roundUp(Math.min(BC, end - j0), 4);
     const rows4 = probsAndGrads(x, b, h, hr, i0, rows, j0, Math.min(BC, end - j0));
     t.packDeep4(at.dp * B, BC * B, rows4 / MR, cols4, at.packed * B);
-    t.gemmBlock(at.packed * B, cols4 * MR * B, rows4 / MR, (base + go.kC + j0 * NR) * B, hd.Tk4 * NR * B, hd.HS8 / NR, at.acc1 * B, hd.HS8 * B, cols4, 1);
+    t.gemmBlock(
+      at.packed * B,
+      cols4 * MR * B,
+      rows4 / MR,
+      (base + go.kC + j0 * NR) * B,
+      hd.Tk4 * NR * B,
+      hd.HS8 / NR,
+      at.acc1 * B,
+      hd.HS8 * B,
+      cols4,
+      1,
+    );
   }
   const out = ((b * NH + h) * Tq + i0) * HS;
-  for (let r = 0; r < rows; r++) for (let d = 0; d < HS; d++) a.grads[out + r * HS + d] = t.f32[at.acc1 + r * hd.HS8 + d]! * a.scale;
+  for (let r = 0; r < rows; r++)
+    for (let d = 0; d < HS; d++) a.grads[out + r * HS + d] = t.f32[at.acc1 + r * hd.HS8 + d]! * a.scale;
 }
 
 /** Pack a chunk of kv groups, run pass 1 and pass 2 over it, repeat. False when the packed data cannot fit (nothing written). */
-export function wasmAttentionBackward(q: TypedArray, k: TypedArray, v: TypedArray, dout: TypedArray, args: Omit<WasmAttnBackwardArgs, 'wasm' | 'hd' | 'plan' | 'g0' | 'qBlocks' | 'kBlocks'>, threaded: boolean): boolean {
+export function wasmAttentionBackward(
+  q: TypedArray,
+  k: TypedArray,
+  v: TypedArray,
+  dout: TypedArray,
+  args: Omit<WasmAttnBackwardArgs, 'wasm' | 'hd' | 'plan' | 'g0' | 'qBlocks' | 'kBlocks'>,
+  threaded: boolean,
+): boolean {
   const { B, NH, KVH, Tq, Tk, HS, scale } = args;
   const hd = headDims(Tq, Tk, HS);
   const rep = NH / KVH;

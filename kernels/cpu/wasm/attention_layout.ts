@@ -73,7 +73,13 @@ export function decodeTask(a: WasmAttnJob, task: number, blocks: number, perGrou
  * as many groups of `groupFloats` as fit in `chunkBytes` (at least one). Null when even one group does
  * not fit in the memory's bound — the caller then takes the TypeScript path.
  */
-export function plan(threads: number, threadFloats: number, stageFloats: number, groupFloats: number, totalGroups: number): Plan | null {
+export function plan(
+  threads: number,
+  threadFloats: number,
+  stageFloats: number,
+  groupFloats: number,
+  totalGroups: number,
+): Plan | null {
   const align = (n: number) => roundUp(n, 16); // 64-byte boundaries
   const tf = align(threadFloats);
   const stageAt = threads * tf;
@@ -86,7 +92,12 @@ export function plan(threads: number, threadFloats: number, stageFloats: number,
 }
 
 /** For each chunk of up to p.groups kv groups: pack each group at its base (calling thread), then run the chunk's job. */
-export function forEachChunk(p: Plan, totalGroups: number, pack: (group: number, base: number) => void, run: (g0: number, chunk: Plan) => void): void {
+export function forEachChunk(
+  p: Plan,
+  totalGroups: number,
+  pack: (group: number, base: number) => void,
+  run: (g0: number, chunk: Plan) => void,
+): void {
   for (let g0 = 0; g0 < totalGroups; g0 += p.groups) {
     const groups = Math.min(p.groups, totalGroups - g0);
     for (let gi = 0; gi < groups; gi++) pack(g0 + gi, p.dataAt + gi * p.groupFloats);
@@ -98,7 +109,16 @@ export function forEachChunk(p: Plan, totalGroups: number, pack: (group: number,
  * A head [T, HS] (rows `off`.. of src) as the right operand of a product over HS — Kᵀ in S = Q·Kᵀ,
  * Vᵀ in dP = dO·Vᵀ: slivers of NR rows, HS4 deep. Floats written: Tk8·HS4.
  */
-export function packRowsAsB(t: WasmThread, stageAt: number, src: TypedArray, off: number, T: number, HS: number, d: HeadDims, at: number): void {
+export function packRowsAsB(
+  t: WasmThread,
+  stageAt: number,
+  src: TypedArray,
+  off: number,
+  T: number,
+  HS: number,
+  d: HeadDims,
+  at: number,
+): void {
   const T8 = roundUp(T, NR);
   stage(t.f32, stageAt, src, off, HS, T, HS, d.HS4, T8);
   t.packDeep8(stageAt * F32_BYTES, d.HS4 * F32_BYTES, T8 / NR, d.HS4, at * F32_BYTES);
@@ -108,7 +128,17 @@ export function packRowsAsB(t: WasmThread, stageAt: number, src: TypedArray, off
  * A head [T, HS] as the left operand of a product over HS — Q (times `scale`) in Q·Kᵀ, dO in dO·Vᵀ:
  * slivers of MR rows, HS4 deep. Floats written: Tq4·HS4.
  */
-export function packRowsAsA(t: WasmThread, stageAt: number, src: TypedArray, off: number, T: number, HS: number, d: HeadDims, at: number, scale = 1): void {
+export function packRowsAsA(
+  t: WasmThread,
+  stageAt: number,
+  src: TypedArray,
+  off: number,
+  T: number,
+  HS: number,
+  d: HeadDims,
+  at: number,
+  scale = 1,
+): void {
   const T4 = roundUp(T, MR);
   stage(t.f32, stageAt, src, off, HS, T, HS, d.HS4, T4);
   t.packDeep4(stageAt * F32_BYTES, d.HS4 * F32_BYTES, T4 / MR, d.HS4, at * F32_BYTES);
@@ -120,7 +150,17 @@ export function packRowsAsA(t: WasmThread, stageAt: number, src: TypedArray, off
  * the backward: slivers of NR head-size columns, T4 = T rounded up to 4 deep (zero rows past T), so
  * HS8/NR slivers T4·NR floats apart. Floats written: HS8·T4.
  */
-export function packColumnsAsB(t: WasmThread, stageAt: number, src: TypedArray, off: number, T: number, HS: number, d: HeadDims, at: number, scale = 1): void {
+export function packColumnsAsB(
+  t: WasmThread,
+  stageAt: number,
+  src: TypedArray,
+  off: number,
+  T: number,
+  HS: number,
+  d: HeadDims,
+  at: number,
+  scale = 1,
+): void {
   const T4 = roundUp(T, 4);
   stage(t.f32, stageAt, src, off, HS, T, HS, d.HS8, T4);
   t.packWide8(stageAt * F32_BYTES, d.HS8 * F32_BYTES, d.HS8 / NR, T4, at * F32_BYTES);

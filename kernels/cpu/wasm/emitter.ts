@@ -94,7 +94,7 @@ export interface MemoryImport {
 /** Locals are declared run-length encoded: `count, type` for each run of equal types. */
 function localDecls(locals: ValType[]): number[] {
   const runs: number[][] = [];
-  for (let i = 0; i < locals.length; ) {
+  for (let i = 0; i < locals.length;) {
     let j = i;
     while (j < locals.length && locals[j] === locals[i]) j++;
     runs.push([...u32(j - i), locals[i]!]);

@@ -64,8 +64,26 @@ export function wasmGemmTask(g: WasmGemmArgs, task: number, thread: number): voi
   const aAt = (thread * GEMM_THREAD_BYTES) / F32_BYTES;
   const bAt = aAt + A_FLOATS;
   const cAt = bAt + B_FLOATS;
-  const A: Operand = { src: g.a, off: g.aOff[batch]! + i0 * g.sAi, sWide: g.sAi, sDeep: g.sAp, extent: mc, width: MR as 4, stageAt: cAt + C_FLOATS, packAt: aAt };
-  const B: Operand = { src: g.b, off: g.bOff[batch]! + j0 * g.sBj, sWide: g.sBj, sDeep: g.sBp, extent: nc, width: NR as 8, stageAt: A.stageAt + A_STAGE_FLOATS, packAt: bAt };
+  const A: Operand = {
+    src: g.a,
+    off: g.aOff[batch]! + i0 * g.sAi,
+    sWide: g.sAi,
+    sDeep: g.sAp,
+    extent: mc,
+    width: MR as 4,
+    stageAt: cAt + C_FLOATS,
+    packAt: aAt,
+  };
+  const B: Operand = {
+    src: g.b,
+    off: g.bOff[batch]! + j0 * g.sBj,
+    sWide: g.sBj,
+    sDeep: g.sBp,
+    extent: nc,
+    width: NR as 8,
+    stageAt: A.stageAt + A_STAGE_FLOATS,
+    packAt: bAt,
+  };
   const b4 = F32_BYTES;
   for (let ps = 0; ps < g.K; ps += WASM_KS) {
     const ks = Math.min(WASM_KS, g.K - ps);
@@ -74,7 +92,18 @@ export function wasmGemmTask(g: WasmGemmArgs, task: number, thread: number): voi
       const kc = Math.min(WASM_KC, g.K - p0);
       const kcPad = roundUp(kc, 4); // zero K steps add nothing, and keep the packers' 4-step transposes whole
       for (const op of [A, B]) pack(t, op, ps, ks, p0, kc, kcPad);
-      t.gemmBlock(aAt * b4, kcPad * MR * b4, Math.ceil(mc / MR), bAt * b4, kcPad * NR * b4, ldc / NR, cAt * b4, ldc * b4, kcPad, p0 === 0 ? 0 : 1);
+      t.gemmBlock(
+        aAt * b4,
+        kcPad * MR * b4,
+        Math.ceil(mc / MR),
+        bAt * b4,
+        kcPad * NR * b4,
+        ldc / NR,
+        cAt * b4,
+        ldc * b4,
+        kcPad,
+        p0 === 0 ? 0 : 1,
+      );
     }
   }
   for (let i = 0; i < mc; i++) g.c.set(t.f32.subarray(cAt + i * ldc, cAt + i * ldc + nc), cTile + i * g.N);
@@ -110,7 +139,17 @@ function pack(t: WasmThread, op: Operand, ps: number, ks: number, p0: number, kc
 }
 
 /** Copy `lines` lines of `len` floats (source stride `stride`) to f32[at..] at stride `ld`, zero filling to `ld` columns and `linesPad` lines. */
-export function stage(f32: Float32Array, at: number, src: TypedArray, off: number, stride: number, lines: number, len: number, ld: number, linesPad: number): void {
+export function stage(
+  f32: Float32Array,
+  at: number,
+  src: TypedArray,
+  off: number,
+  stride: number,
+  lines: number,
+  len: number,
+  ld: number,
+  linesPad: number,
+): void {
   if (stride === len && ld === len) {
     f32.set(src.subarray(off, off + lines * len), at); // the whole block is one run
   } else {

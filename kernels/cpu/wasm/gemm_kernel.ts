@@ -35,7 +35,18 @@ const VEC_LANES = 4;
  */
 export function gemmBlockFunction(relaxed: boolean): FunctionDef {
   const f = new Code('gemm_block', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [a, aStride, mTiles, b, bStride, nTiles, c, ldc, kc, accumulate] = f.params as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const [a, aStride, mTiles, b, bStride, nTiles, c, ldc, kc, accumulate] = f.params as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   const [ai, ci, bj, cj, i, j, pa, pb, end, row] = Array.from({ length: 10 }, () => f.local(I32));
   const nv = NR / VEC_LANES;
   const acc = Array.from({ length: MR }, () => Array.from({ length: nv }, () => f.local(V128)));
@@ -44,9 +55,14 @@ export function gemmBlockFunction(relaxed: boolean): FunctionDef {
 
   /** One K step, reading A and B at constant offsets `step` steps past pa and pb. */
   const kStep = (step: number) => {
-    for (let v = 0; v < nv; v++) f.get(pb).v128Load((step * NR + v * VEC_LANES) * F32_BYTES).set(bv[v]!);
+    for (let v = 0; v < nv; v++)
+      f.get(pb)
+        .v128Load((step * NR + v * VEC_LANES) * F32_BYTES)
+        .set(bv[v]!);
     for (let r = 0; r < MR; r++) {
-      f.get(pa).v128Load32Splat((step * MR + r) * F32_BYTES).set(av);
+      f.get(pa)
+        .v128Load32Splat((step * MR + r) * F32_BYTES)
+        .set(av);
       for (let v = 0; v < nv; v++) {
         const cr = acc[r]![v]!;
         if (relaxed) f.get(av).get(bv[v]!).get(cr).f32x4RelaxedMadd().set(cr);
@@ -61,7 +77,10 @@ export function gemmBlockFunction(relaxed: boolean): FunctionDef {
       () => {
         f.get(ci).set(row);
         for (let r = 0; r < MR; r++) {
-          for (let v = 0; v < nv; v++) f.get(row).v128Load(v * VEC_LANES * F32_BYTES).set(acc[r]![v]!);
+          for (let v = 0; v < nv; v++)
+            f.get(row)
+              .v128Load(v * VEC_LANES * F32_BYTES)
+              .set(acc[r]![v]!);
           if (r < MR - 1) f.get(row).get(ldc).i32Add().set(row);
         }
       },
@@ -74,7 +93,10 @@ export function gemmBlockFunction(relaxed: boolean): FunctionDef {
   const storeC = () => {
     f.get(ci).set(row);
     for (let r = 0; r < MR; r++) {
-      for (let v = 0; v < nv; v++) f.get(row).get(acc[r]![v]!).v128Store(v * VEC_LANES * F32_BYTES);
+      for (let v = 0; v < nv; v++)
+        f.get(row)
+          .get(acc[r]![v]!)
+          .v128Store(v * VEC_LANES * F32_BYTES);
       if (r < MR - 1) f.get(row).get(ldc).i32Add().set(row);
     }
   };
@@ -85,7 +107,14 @@ export function gemmBlockFunction(relaxed: boolean): FunctionDef {
     f.get(ai).set(pa);
     f.get(bj).set(pb);
     // Unrolled part: pa advances MR floats per step; `end` is where the last full UNROLL group ends.
-    f.get(ai).get(kc).i32(~(UNROLL - 1)).i32And().i32(MR * F32_BYTES).i32Mul().i32Add().set(end);
+    f.get(ai)
+      .get(kc)
+      .i32(~(UNROLL - 1))
+      .i32And()
+      .i32(MR * F32_BYTES)
+      .i32Mul()
+      .i32Add()
+      .set(end);
     f.block(() => {
       f.get(pa).get(end).i32GeU().brIf(0);
       f.doWhileLtU(pa, end, () => {
@@ -94,7 +123,12 @@ export function gemmBlockFunction(relaxed: boolean): FunctionDef {
       });
     });
     // The remaining kc mod UNROLL steps, one at a time.
-    f.get(ai).get(kc).i32(MR * F32_BYTES).i32Mul().i32Add().set(end);
+    f.get(ai)
+      .get(kc)
+      .i32(MR * F32_BYTES)
+      .i32Mul()
+      .i32Add()
+      .set(end);
     f.block(() => {
       f.get(pa).get(end).i32GeU().brIf(0);
       f.doWhileLtU(pa, end, () => {

@@ -44,10 +44,18 @@ export function packDeepFunction(width: 4 | 8): FunctionDef {
     f.i32(0).set(q);
     f.doWhileLtU(q, qEnd, () => {
       for (let g = 0; g < width / 4; g++) {
-        for (let i = 0; i < 4; i++) f.get(rows[4 * g + i]!).get(q).i32Add().v128Load().set(r[i]!);
+        for (let i = 0; i < 4; i++)
+          f.get(rows[4 * g + i]!)
+            .get(q)
+            .i32Add()
+            .v128Load()
+            .set(r[i]!);
         emitTranspose4(f, r, t);
         // K step k of these four lines goes to dst + (k·width + 4g) floats.
-        for (let k = 0; k < 4; k++) f.get(dst).get(r[k]!).v128Store((k * width + 4 * g) * F32_BYTES);
+        for (let k = 0; k < 4; k++)
+          f.get(dst)
+            .get(r[k]!)
+            .v128Store((k * width + 4 * g) * F32_BYTES);
       }
       f.bump(dst, 4 * width * F32_BYTES).bump(q, VEC_BYTES);
     });
@@ -71,7 +79,11 @@ export function packWideFunction(width: 4 | 8): FunctionDef {
   f.loop(() => {
     f.get(src).set(col).get(kc).set(p);
     f.loop(() => {
-      for (let v = 0; v < width / 4; v++) f.get(dst).get(col).v128Load(v * VEC_BYTES).v128Store(v * VEC_BYTES);
+      for (let v = 0; v < width / 4; v++)
+        f.get(dst)
+          .get(col)
+          .v128Load(v * VEC_BYTES)
+          .v128Store(v * VEC_BYTES);
       f.get(col).get(line).i32Add().set(col);
       f.bump(dst, width * F32_BYTES);
       f.get(p).i32(1).i32Sub().tee(p).brIf(0);

@@ -55,7 +55,8 @@ let mode: CpuKernels = parseCpuKernelsEnv(typeof process !== 'undefined' ? proce
 export function parseCpuKernelsEnv(env: string | undefined, simd = simdSupported): CpuKernels {
   if (env === undefined || env === '') return simd ? 'wasm' : 'ts';
   if (env !== 'ts' && env !== 'wasm') throw new Error(`LLMJP4_CPU_KERNELS must be 'ts' or 'wasm', got '${env}'`);
-  if (env === 'wasm' && !simd) throw new Error('LLMJP4_CPU_KERNELS=wasm: this engine does not validate WebAssembly SIMD with shared memory');
+  if (env === 'wasm' && !simd)
+    throw new Error('LLMJP4_CPU_KERNELS=wasm: this engine does not validate WebAssembly SIMD with shared memory');
   return env;
 }
 
@@ -67,7 +68,8 @@ export function getCpuKernels(): CpuKernels {
 /** Switch the float32 matmul/attention kernels between WebAssembly SIMD and TypeScript (float64 always uses TypeScript). */
 export function setCpuKernels(m: CpuKernels): void {
   if (m !== 'ts' && m !== 'wasm') throw new Error(`setCpuKernels: expected 'ts' or 'wasm', got '${String(m)}'`);
-  if (m === 'wasm' && !simdSupported) throw new Error('setCpuKernels: this engine does not validate WebAssembly SIMD with shared memory');
+  if (m === 'wasm' && !simdSupported)
+    throw new Error('setCpuKernels: this engine does not validate WebAssembly SIMD with shared memory');
   mode = m;
 }
 
@@ -100,7 +102,16 @@ let handle: WasmHandle | null = null;
 export function wasmHandle(): WasmHandle {
   if (handle === null) {
     const relaxed = relaxedSimdSupported;
-    const functions = [gemmBlockFunction(relaxed), packDeepFunction(4), packDeepFunction(8), packWideFunction(4), packWideFunction(8), softmaxBlockFunction(), probsGradsFunction(), scaleFunction()];
+    const functions = [
+      gemmBlockFunction(relaxed),
+      packDeepFunction(4),
+      packDeepFunction(8),
+      packWideFunction(4),
+      packWideFunction(8),
+      softmaxBlockFunction(),
+      probsGradsFunction(),
+      scaleFunction(),
+    ];
     const module = new WebAssembly.Module(encodeModule(LIMITS, functions));
     const memory = new WebAssembly.Memory({ initial: LIMITS.initial, maximum: LIMITS.maximum, shared: true });
     handle = { module, memory, relaxed };
@@ -155,6 +166,15 @@ export function wasmThread(h: WasmHandle): WasmThread {
 
 function instantiate(h: WasmHandle): NonNullable<typeof instance> {
   const e = new WebAssembly.Instance(h.module, { env: { memory: h.memory } }).exports as Record<string, Kernel>;
-  const kernels = { gemmBlock: e.gemm_block!, packDeep4: e.pack_deep4!, packDeep8: e.pack_deep8!, packWide4: e.pack_wide4!, packWide8: e.pack_wide8!, softmaxBlock: e.softmax_block!, probsGrads: e.probs_grads!, scale: e.scale! };
+  const kernels = {
+    gemmBlock: e.gemm_block!,
+    packDeep4: e.pack_deep4!,
+    packDeep8: e.pack_deep8!,
+    packWide4: e.pack_wide4!,
+    packWide8: e.pack_wide8!,
+    softmaxBlock: e.softmax_block!,
+    probsGrads: e.probs_grads!,
+    scale: e.scale!,
+  };
   return { memory: h.memory, kernels };
 }

@@ -22,7 +22,7 @@ export function emitExp(f: Code, x: Local, n: Local, r: Local): void {
   f.get(x).f32x4Const(-88).f32x4Pmax().set(x);
   f.get(x).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().set(n);
   f.get(x).get(n).f32x4Const(0.693359375).f32x4Mul().f32x4Sub();
-  f.get(n).f32x4Const(-2.12194440e-4).f32x4Mul().f32x4Sub().set(r);
+  f.get(n).f32x4Const(-2.1219444e-4).f32x4Mul().f32x4Sub().set(r);
   // Horner: 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r/720)))))
   f.f32x4Const(1 / 720);
   for (const c of [1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]) f.get(r).f32x4Mul().f32x4Const(c).f32x4Add();
@@ -40,7 +40,19 @@ export function emitExp(f: Code, x: Local, n: Local, r: Local): void {
  */
 export function softmaxBlockFunction(): FunctionDef {
   const f = new Code('softmax_block', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [s, lds, p, pStride, slivers, groups, m, l, acc, ldacc, accVecs] = f.params as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const [s, lds, p, pStride, slivers, groups, m, l, acc, ldacc, accVecs] = f.params as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   const [sl, g, pq, ptr, k] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
   const rp = Array.from({ length: 4 }, () => f.local(I32));
   const rv = Array.from({ length: 4 }, () => f.local(V128));
@@ -56,7 +68,9 @@ export function softmaxBlockFunction(): FunctionDef {
       for (let i = 0; i < 4; i++) f.get(rp[i]!).v128Load().set(rv[i]!);
       emitTranspose4(f, rv, tv);
       for (let i = 0; i < 4; i++) {
-        f.get(pq).get(rv[i]!).v128Store(i * VEC_BYTES);
+        f.get(pq)
+          .get(rv[i]!)
+          .v128Store(i * VEC_BYTES);
         f.get(mx).get(rv[i]!).f32x4Pmax().set(mx);
       }
       for (let i = 0; i < 4; i++) f.bump(rp[i]!, VEC_BYTES);
@@ -71,10 +85,16 @@ export function softmaxBlockFunction(): FunctionDef {
     f.get(p).set(pq).get(groups).set(g).f32x4Const(0).set(L);
     f.loop(() => {
       for (let i = 0; i < 4; i++) {
-        f.get(pq).v128Load(i * VEC_BYTES).get(M).f32x4Sub().set(x);
+        f.get(pq)
+          .v128Load(i * VEC_BYTES)
+          .get(M)
+          .f32x4Sub()
+          .set(x);
         emitExp(f, x, n, r);
         f.set(x);
-        f.get(pq).get(x).v128Store(i * VEC_BYTES);
+        f.get(pq)
+          .get(x)
+          .v128Store(i * VEC_BYTES);
         f.get(L).get(x).f32x4Add().set(L);
       }
       f.bump(pq, 4 * VEC_BYTES);

@@ -30,21 +30,26 @@ describe('gemmGroup', () => {
       setNumThreads(2);
       let grouped = 0;
       fc.assert(
-        fc.property(fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 50 }), (ms, N, K) => {
-          const items = ms.map((M, e) => ({
-            a: { data: filled(M * K, e), shape: [M, K], dtype: 'float32' as const },
-            b: { data: filled(N * K, 100 + e), shape: [N, K], dtype: 'float32' as const },
-            out: { shape: [M, N], dtype: 'float32' as const },
-            into: allocShared('float32', M * N),
-          }));
-          const before = poolStats().jobs;
-          gemmGroup(items);
-          if (poolStats().jobs === before + 1) grouped++;
-          for (const it of items) {
-            const want = (matmulReference([it.a, it.b], { transA: false, transB: true }, it.out) as Buf<TypedArray>).data;
-            it.into.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(want[i]!)));
-          }
-        }),
+        fc.property(
+          fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 6 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 50 }),
+          (ms, N, K) => {
+            const items = ms.map((M, e) => ({
+              a: { data: filled(M * K, e), shape: [M, K], dtype: 'float32' as const },
+              b: { data: filled(N * K, 100 + e), shape: [N, K], dtype: 'float32' as const },
+              out: { shape: [M, N], dtype: 'float32' as const },
+              into: allocShared('float32', M * N),
+            }));
+            const before = poolStats().jobs;
+            gemmGroup(items);
+            if (poolStats().jobs === before + 1) grouped++;
+            for (const it of items) {
+              const want = (matmulReference([it.a, it.b], { transA: false, transB: true }, it.out) as Buf<TypedArray>).data;
+              it.into.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(want[i]!)));
+            }
+          },
+        ),
         fcParams(60),
       );
       // With the WebAssembly kernels, groups whose products all have ≥ 4 rows ran as one job.

@@ -5,7 +5,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastShapes, linear, randn, type Tensor } from '../../../core/index.js';
-import { broadcastShapes as broadcastShapeArb, checkFused, checkOp, checkProperty, shape, tensorSpec } from '../../../core/testing/index.js';
+import {
+  broadcastShapes as broadcastShapeArb,
+  checkFused,
+  checkOp,
+  checkProperty,
+  shape,
+  tensorSpec,
+} from '../../../core/testing/index.js';
 import { KC, MC, NC } from '../../../kernels/cpu/gemm.js';
 import { matmul, matmulReference, matmulTuning } from '../../../kernels/cpu/matmul.js';
 import { getNumThreads, poolStats, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
@@ -20,7 +27,10 @@ const restore = () => {
 };
 
 /** Sizes that straddle the tile and block edges of both paths (4×4 and 4×8 register tiles). */
-const dim = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(0, MC - 1, MC + 1, NC + 3, KC + 1, 2 * KC + 5, WASM_NC + 1, 2 * WASM_KC + 5, WASM_KS + 3));
+const dim = fc.oneof(
+  fc.integer({ min: 1, max: 9 }),
+  fc.constantFrom(0, MC - 1, MC + 1, NC + 3, KC + 1, 2 * KC + 5, WASM_NC + 1, 2 * WASM_KC + 5, WASM_KS + 3),
+);
 
 interface MmCase {
   batch: number[][];
@@ -120,7 +130,10 @@ describe('fused linear = matmul + bias + activation + residual', () => {
     .chain(({ lead, inF, outF, bias, residual, activation }) =>
       fc
         .tuple(tensorSpec([...lead, inF]), tensorSpec([outF, inF]), tensorSpec([outF]), tensorSpec([...lead, outF]))
-        .map(([x, w, b, r]) => ({ inputs: [x, w, ...(bias ? [b] : []), ...(residual ? [r] : [])], attrs: { bias, residual, activation } })),
+        .map(([x, w, b, r]) => ({
+          inputs: [x, w, ...(bias ? [b] : []), ...(residual ? [r] : [])],
+          attrs: { bias, residual, activation },
+        })),
     );
 
   it('gradients = float64 finite differences (bias, residual, every activation)', () => {

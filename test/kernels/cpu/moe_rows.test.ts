@@ -20,13 +20,21 @@ const random = (n: number, seed: number) => {
   for (let i = 0; i < n; i++) a[i] = ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 4 - 2;
   return a;
 };
-const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
 
 describe('MoE row work on the pool', () => {
   it('forward and backward row work equal the serial loops exactly, run as pool tasks', () => {
     setNumThreads(2);
     const jobs = poolStats().jobs;
-    const arb = fc.record({ N: fc.integer({ min: 1, max: 400 }), E: fc.integer({ min: 1, max: 9 }), K: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 300 }), cap: fc.integer({ min: -1, max: 60 }), seed: fc.nat() });
+    const arb = fc.record({
+      N: fc.integer({ min: 1, max: 400 }),
+      E: fc.integer({ min: 1, max: 9 }),
+      K: fc.integer({ min: 1, max: 3 }),
+      H: fc.integer({ min: 1, max: 300 }),
+      cap: fc.integer({ min: -1, max: 60 }),
+      seed: fc.nat(),
+    });
     fc.assert(
       fc.property(arb, ({ N, E, K: k, H, cap, seed }) => {
         const K = Math.min(k, E);
@@ -42,7 +50,12 @@ describe('MoE row work on the pool', () => {
         const n = plan.A * H;
         const [G, U, h] = [random(n, seed + 1), random(n, seed + 2), allocShared('float32', n)];
         swigluAll(G, U, h, n);
-        expect(same(h, Float32Array.from(G, (g, i) => g * sigmoid(g) * U[i]!))).toBe(true);
+        expect(
+          same(
+            h,
+            Float32Array.from(G, (g, i) => g * sigmoid(g) * U[i]!),
+          ),
+        ).toBe(true);
 
         const weights = random(N * K, seed + 3);
         const y = allocShared('float32', N * H);
@@ -76,8 +89,18 @@ describe('MoE row work on the pool', () => {
         const dH = random(n, seed + 6);
         swigluGradAll(G, U, dH, dG, dU, n);
         const s = (i: number) => sigmoid(G[i]!);
-        expect(same(dG, Float32Array.from(G, (g, i) => dH[i]! * U[i]! * s(i) * (1 + g * (1 - s(i)))))).toBe(true);
-        expect(same(dU, Float32Array.from(G, (g, i) => dH[i]! * g * s(i)))).toBe(true);
+        expect(
+          same(
+            dG,
+            Float32Array.from(G, (g, i) => dH[i]! * U[i]! * s(i) * (1 + g * (1 - s(i)))),
+          ),
+        ).toBe(true);
+        expect(
+          same(
+            dU,
+            Float32Array.from(G, (g, i) => dH[i]! * g * s(i)),
+          ),
+        ).toBe(true);
         const dx = allocShared('float32', N * H);
         scatterRows(Y, plan, N, H, dx);
         const wantDx = new Float32Array(N * H);

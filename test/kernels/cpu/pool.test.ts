@@ -27,7 +27,9 @@ describe('thread pool', () => {
   it('rethrows a task error in the caller, whichever thread ran it', () => {
     setNumThreads(2);
     for (let i = 0; i < 5; i++) {
-      expect(() => parallelFor('probe', { ranOn: allocShared('int32', 64), fail: 37 }, 64)).toThrow(/probe task 37 failed on thread [01]/);
+      expect(() => parallelFor('probe', { ranOn: allocShared('int32', 64), fail: 37 }, 64)).toThrow(
+        /probe task 37 failed on thread [01]/,
+      );
     }
   });
 
@@ -64,7 +66,9 @@ describe('thread pool, browser twin (pool.browser.ts)', () => {
     const ranOn = allocShared('int32', 50).fill(-1);
     browserPool.parallelFor('probe', { ranOn, fail: -1 }, 50);
     expect(Array.from(ranOn)).toEqual(new Array(50).fill(0));
-    expect(() => browserPool.parallelFor('probe', { ranOn: allocShared('int32', 20), fail: 7 }, 20)).toThrow(/probe task 7 failed on thread 0/);
+    expect(() => browserPool.parallelFor('probe', { ranOn: allocShared('int32', 20), fail: 7 }, 20)).toThrow(
+      /probe task 7 failed on thread 0/,
+    );
     expect(browserPool.getNumThreads()).toBe(1);
     expect(() => browserPool.setNumThreads(2)).toThrow(/single-threaded/);
     expect(browserPool.poolStats().jobs).toBe(2);

@@ -10,7 +10,16 @@ import { tsxLoader } from '../../../bench/peak_memory.js';
 import { checkProperty } from '../../../core/testing/index.js';
 import { Code, F32, I32, V128 } from '../../../kernels/cpu/wasm/code.js';
 import { encodeModule, s32, u32, type FunctionDef } from '../../../kernels/cpu/wasm/emitter.js';
-import { getCpuKernels, parseCpuKernelsEnv, relaxedSimdSupported, reserveBytes, setCpuKernels, simdSupported, wasmHandle, wasmThread } from '../../../kernels/cpu/wasm/runtime.js';
+import {
+  getCpuKernels,
+  parseCpuKernelsEnv,
+  relaxedSimdSupported,
+  reserveBytes,
+  setCpuKernels,
+  simdSupported,
+  wasmHandle,
+  wasmThread,
+} from '../../../kernels/cpu/wasm/runtime.js';
 import { emitExp } from '../../../kernels/cpu/wasm/softmax_kernel.js';
 
 const LIMITS = { initial: 1, maximum: 16, shared: true };
@@ -99,7 +108,12 @@ describe('wasm kernels', () => {
   it('packers reorder staged blocks into the slivers the GEMM kernel reads', () => {
     reserveBytes(1 << 20);
     const t = wasmThread(wasmHandle());
-    const cases = fc.record({ width: fc.constantFrom<4 | 8>(4, 8), slivers: fc.integer({ min: 1, max: 5 }), kc: fc.integer({ min: 1, max: 9 }).map((k) => 4 * k), pad: fc.nat(3) });
+    const cases = fc.record({
+      width: fc.constantFrom<4 | 8>(4, 8),
+      slivers: fc.integer({ min: 1, max: 5 }),
+      kc: fc.integer({ min: 1, max: 9 }).map((k) => 4 * k),
+      pad: fc.nat(3),
+    });
     checkProperty(cases, ({ width, slivers, kc, pad }) => {
       const [src, dst] = [1024, 65536]; // float offsets in the shared memory
       const wide = slivers * width;
@@ -113,7 +127,8 @@ describe('wasm kernels', () => {
           for (let p = 0; p < kc; p++) {
             for (let r = 0; r < width; r++) {
               const want = deep ? t.f32[src + (s * width + r) * line + p] : t.f32[src + p * line + s * width + r];
-              if (t.f32[dst + (s * kc + p) * width + r] !== want) throw new Error(`${deep ? 'deep' : 'wide'}${width}: sliver ${s}, step ${p}, lane ${r}`);
+              if (t.f32[dst + (s * kc + p) * width + r] !== want)
+                throw new Error(`${deep ? 'deep' : 'wide'}${width}: sliver ${s}, step ${p}, lane ${r}`);
             }
           }
         }
@@ -129,7 +144,9 @@ describe('kernel switch (LLMJP4_CPU_KERNELS, setCpuKernels)', () => {
     expect(parseCpuKernelsEnv('ts')).toBe('ts');
     expect(parseCpuKernelsEnv(undefined, false)).toBe('ts');
     expect(() => parseCpuKernelsEnv('gpu')).toThrow("LLMJP4_CPU_KERNELS must be 'ts' or 'wasm', got 'gpu'");
-    expect(() => parseCpuKernelsEnv('wasm', false)).toThrow('LLMJP4_CPU_KERNELS=wasm: this engine does not validate WebAssembly SIMD');
+    expect(() => parseCpuKernelsEnv('wasm', false)).toThrow(
+      'LLMJP4_CPU_KERNELS=wasm: this engine does not validate WebAssembly SIMD',
+    );
     const was = getCpuKernels();
     expect(() => setCpuKernels('simd' as never)).toThrow("setCpuKernels: expected 'ts' or 'wasm', got 'simd'");
     expect(getCpuKernels()).toBe(was);
@@ -137,7 +154,11 @@ describe('kernel switch (LLMJP4_CPU_KERNELS, setCpuKernels)', () => {
 
   it('an environment choice reaches a fresh process', () => {
     const code = "import('./kernels/cpu/wasm/runtime.ts').then((m) => console.log(m.getCpuKernels()))";
-    const run = (env: string) => spawnSync(process.execPath, ['--import', tsxLoader(), '-e', code], { encoding: 'utf8', env: { ...process.env, LLMJP4_CPU_KERNELS: env } });
+    const run = (env: string) =>
+      spawnSync(process.execPath, ['--import', tsxLoader(), '-e', code], {
+        encoding: 'utf8',
+        env: { ...process.env, LLMJP4_CPU_KERNELS: env },
+      });
     expect(run('ts').stdout.trim()).toBe('ts');
     expect(run('wasm').stdout.trim()).toBe('wasm');
   });
@@ -151,7 +172,12 @@ describe('relaxed SIMD (f32x4.relaxed_madd)', () => {
     const r = spawnSync(process.execPath, [...flags, '--import', tsxLoader(), child], { encoding: 'utf8' });
     if (r.status !== 0 && /bad option/.test(r.stderr)) return; // an engine without the flag (and without relaxed SIMD)
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { relaxedSupported: boolean; moduleRelaxed: boolean; worst: number; calls: { matmul: number; attention: number } };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      relaxedSupported: boolean;
+      moduleRelaxed: boolean;
+      worst: number;
+      calls: { matmul: number; attention: number };
+    };
     expect(out.relaxedSupported).toBe(true);
     expect(out.moduleRelaxed).toBe(true);
     expect(out.calls.matmul).toBeGreaterThan(0);

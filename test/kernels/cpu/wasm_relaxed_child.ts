@@ -13,8 +13,17 @@ let worst = 0;
 const check = (fast: ArrayLike<number>, ref: ArrayLike<number>) => {
   for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(fast[i]! - ref[i]!) / (1 + Math.abs(ref[i]!)));
 };
-for (const [M, N, K] of [[5, 9, 7], [37, 70, 300], [130, 9, 520]] as const) {
-  for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+for (const [M, N, K] of [
+  [5, 9, 7],
+  [37, 70, 300],
+  [130, 9, 520],
+] as const) {
+  for (const [transA, transB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     const a = randn(transA ? [K, M] : [M, K]).toBuf();
     const b = randn(transB ? [N, K] : [K, N]).toBuf();
     const out = { shape: [M, N], dtype: 'float32' as const };
@@ -24,5 +33,10 @@ for (const [M, N, K] of [[5, 9, 7], [37, 70, 300], [130, 9, 520]] as const) {
   }
 }
 const [q, k, v] = [randn([1, 4, 70, 24]), randn([1, 2, 70, 24]), randn([1, 2, 70, 24])];
-check(attention(q, k, v, { causal: true }).dataSync(), attentionOp(false).reference!({ q, k, v } as never, { causal: true, scale: 24 ** -0.5, offset: 0, hasMask: false }).dataSync());
-console.log(JSON.stringify({ relaxedSupported: relaxedSimdSupported, moduleRelaxed: wasmHandle().relaxed, worst, calls: wasmStats() }));
+check(
+  attention(q, k, v, { causal: true }).dataSync(),
+  attentionOp(false).reference!({ q, k, v } as never, { causal: true, scale: 24 ** -0.5, offset: 0, hasMask: false }).dataSync(),
+);
+console.log(
+  JSON.stringify({ relaxedSupported: relaxedSimdSupported, moduleRelaxed: wasmHandle().relaxed, worst, calls: wasmStats() }),
+);

@@ -30,14 +30,23 @@ const cases = fc
     const mshape = mask ? [mask[0] ? d.B : 1, mask[1] ? NH : 1, mask[2] ? d.Tq : 1, Tk] : [1];
     const attrs = { causal: d.causal, offset: d.causal ? extra : 0, mask: mask !== null };
     return fc
-      .tuple(tensorSpec([d.B, NH, d.Tq, d.HS]), tensorSpec([d.B, d.KVH, Tk, d.HS]), tensorSpec([d.B, d.KVH, Tk, d.HS]), tensorSpec(mshape))
+      .tuple(
+        tensorSpec([d.B, NH, d.Tq, d.HS]),
+        tensorSpec([d.B, d.KVH, Tk, d.HS]),
+        tensorSpec([d.B, d.KVH, Tk, d.HS]),
+        tensorSpec(mshape),
+      )
       .map(([q, k, v, m]) => ({ inputs: mask ? [q, k, v, { ...m, kind: 'const' as const }] : [q, k, v], attrs }));
   });
 
 forEachMode((gpu) => {
   const check = () =>
     parity({
-      name: 'attention', backend: gpu(), cases, tol: TOL.fused, grad: true,
+      name: 'attention',
+      backend: gpu(),
+      cases,
+      tol: TOL.fused,
+      grad: true,
       fn: ([q, k, v, m], { causal, offset }) => {
         // Drop keys with −∞ where the mask is large (a padding mask), never key 0, so no row is empty.
         const keys = m ? arange(m.shape.at(-1)!, undefined, 1, { backend: m.storage.backend }) : null;

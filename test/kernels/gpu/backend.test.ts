@@ -19,7 +19,10 @@ it('reports which gpu.js modes work here', () => {
 describe('selectBackend', () => {
   const saved = { b: process.env.LLMJP4_BACKEND, m: process.env.LLMJP4_GPU_MODE };
   afterAll(() => {
-    for (const [k, v] of [['LLMJP4_BACKEND', saved.b], ['LLMJP4_GPU_MODE', saved.m]] as const) {
+    for (const [k, v] of [
+      ['LLMJP4_BACKEND', saved.b],
+      ['LLMJP4_GPU_MODE', saved.m],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -37,13 +40,16 @@ describe('selectBackend', () => {
     await expect(selectBackend({ backend: 'gpu', mode: 'metal' })).rejects.toThrow("backend: unknown gpu mode 'metal'");
   });
 
-  it.skipIf(!available('webasm'))('auto takes the first mode that works and says which, and why it skipped the others', async () => {
-    const g = await createGpuBackend({ mode: 'auto' });
-    expect(AUTO_ORDER).toContain(g.mode);
-    expect(g.skipped.length).toBe(AUTO_ORDER.indexOf(g.mode));
-    for (const why of g.skipped) expect(why).toMatch(/^gpu: mode \w+ does not work here: /);
-    g.destroy();
-  });
+  it.skipIf(!available('webasm'))(
+    'auto takes the first mode that works and says which, and why it skipped the others',
+    async () => {
+      const g = await createGpuBackend({ mode: 'auto' });
+      expect(AUTO_ORDER).toContain(g.mode);
+      expect(g.skipped.length).toBe(AUTO_ORDER.indexOf(g.mode));
+      for (const why of g.skipped) expect(why).toMatch(/^gpu: mode \w+ does not work here: /);
+      g.destroy();
+    },
+  );
 });
 
 forEachMode((gpu, mode) => {
@@ -56,7 +62,9 @@ forEachMode((gpu, mode) => {
     const warnings: string[] = [];
     const without = ['softmax', 'linear', 'crossEntropy', 'adamw'] as const;
     const g = await createGpuBackend({ mode, without, onFallback: (m) => warnings.push(m) });
-    expect(g.fallbacks).toEqual([...without].sort((a, b) => Object.keys(cpu.kernels).indexOf(a) - Object.keys(cpu.kernels).indexOf(b)));
+    expect(g.fallbacks).toEqual(
+      [...without].sort((a, b) => Object.keys(cpu.kernels).indexOf(a) - Object.keys(cpu.kernels).indexOf(b)),
+    );
     const P = initParams(g);
     const M = initMoments(P);
     const { ids, targets } = batch(g);
@@ -74,7 +82,9 @@ forEachMode((gpu, mode) => {
   });
 
   it('the MoE kernels cannot fall back (their plan is backend-specific): a clear error', async () => {
-    await expect(createGpuBackend({ mode, without: ['moeBackward'] })).rejects.toThrow("gpu: 'moeBackward' cannot fall back to the CPU");
+    await expect(createGpuBackend({ mode, without: ['moeBackward'] })).rejects.toThrow(
+      "gpu: 'moeBackward' cannot fall back to the CPU",
+    );
   });
 
   it('three training steps of a tiny decoder block = the CPU backend (loss and every parameter)', async () => {

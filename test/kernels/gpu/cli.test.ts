@@ -8,7 +8,6 @@ import { GOLDEN } from '../../helpers/golden.js';
 import { available, GOLDEN_TOL, MODES } from './harness.js';
 import { runCli } from '../../helpers/cli.js';
 
-
 interface Forward {
   logits: number[][][];
   loss: number;
@@ -16,7 +15,8 @@ interface Forward {
   loss_total: number;
 }
 
-const forward = (variant: string, ...flags: string[]) => runCli('forward', '--model', join(GOLDEN, variant), '--ids', '1,2,3;7,5,4', '--json', ...flags);
+const forward = (variant: string, ...flags: string[]) =>
+  runCli('forward', '--model', join(GOLDEN, variant), '--ids', '1,2,3;7,5,4', '--json', ...flags);
 
 /** max|x − ref| / max|ref| over the logits, and the losses relative to the CPU's. */
 function expectClose(got: Forward, ref: Forward, label: string): void {
@@ -47,10 +47,26 @@ for (const mode of GPU_MODES) {
 
 it('names a gpu mode that does not exist, --gpu-mode without the gpu backend, and float64 on the gpu', async () => {
   const model = join(GOLDEN, 'llama_tiny');
-  expect((await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'metal')).err[0]).toMatch(/backend: unknown gpu mode 'metal'/);
-  expect((await runCli('forward', '--model', model, '--ids', '1,2', '--gpu-mode', 'webasm')).err[0]).toMatch(/--gpu-mode applies only to --backend gpu/);
+  expect((await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'metal')).err[0]).toMatch(
+    /backend: unknown gpu mode 'metal'/,
+  );
+  expect((await runCli('forward', '--model', model, '--ids', '1,2', '--gpu-mode', 'webasm')).err[0]).toMatch(
+    /--gpu-mode applies only to --backend gpu/,
+  );
   if (available('cpu')) {
-    const r = await runCli('forward', '--model', model, '--ids', '1,2', '--backend', 'gpu', '--gpu-mode', 'cpu', '--dtype', 'float64');
+    const r = await runCli(
+      'forward',
+      '--model',
+      model,
+      '--ids',
+      '1,2',
+      '--backend',
+      'gpu',
+      '--gpu-mode',
+      'cpu',
+      '--dtype',
+      'float64',
+    );
     expect([r.code, r.err.at(-1)]).toEqual([1, expect.stringMatching(/gpu: float64 tensors are not supported/)]);
   }
 });

@@ -33,9 +33,15 @@ function runCase(backend: Backend<any>, g: Golden, c: 'A' | 'B', kind: string): 
     m.loadStateDict((k) => (keys.has(k) ? g.param(k) : undefined), 'float32');
     const ids = g.t(`${c}.input_ids`);
     const out = m.forward(ids, { labels: ids, outputRouterLogits: kind !== 'grad_ce' });
-    const routing = g.config.model_type === 'qwen3_moe' && kind !== 'grad_ce'
-      ? m.sparseLayers().map((layer, j) => ({ layer, ...routeTopK(out.routerLogits[j]!, g.config.num_experts_per_tok, g.config.norm_topk_prob) }))
-      : [];
+    const routing =
+      g.config.model_type === 'qwen3_moe' && kind !== 'grad_ce'
+        ? m
+            .sparseLayers()
+            .map((layer, j) => ({
+              layer,
+              ...routeTopK(out.routerLogits[j]!, g.config.num_experts_per_tok, g.config.norm_topk_prob),
+            }))
+        : [];
     out.loss!.backward();
     const grads = new Map<string, Tensor>();
     for (const name of g.json.grad_params as string[]) {
@@ -55,8 +61,13 @@ async function checkCase(backend: Backend<any>, g: Golden, c: 'A' | 'B', kind: s
   expect(await relErr(o.logits, g.t(`${c}.f32.logits`)), `${label} logits vs float32 HF`).toBeLessThan(GOLDEN_TOL.activations);
   expect(await scalarErr(o.ce, s.loss), `${label} loss`).toBeLessThan(GOLDEN_TOL.loss);
   for (const r of o.routing) {
-    expect(Array.from(await r.indices.data()), `${label} routing, layer ${r.layer}`).toEqual(Array.from(g.t(`${c}.ref.routing.selected.layer${r.layer}`).dataSync()));
-    expect(await relErr(r.weights, g.t(`${c}.ref.routing.weights.layer${r.layer}`)), `${label} routing weights, layer ${r.layer}`).toBeLessThan(GOLDEN_TOL.activations);
+    expect(Array.from(await r.indices.data()), `${label} routing, layer ${r.layer}`).toEqual(
+      Array.from(g.t(`${c}.ref.routing.selected.layer${r.layer}`).dataSync()),
+    );
+    expect(
+      await relErr(r.weights, g.t(`${c}.ref.routing.weights.layer${r.layer}`)),
+      `${label} routing weights, layer ${r.layer}`,
+    ).toBeLessThan(GOLDEN_TOL.activations);
   }
   if (o.aux) {
     expect(await scalarErr(o.aux, s.aux_loss), `${label} aux loss`).toBeLessThan(GOLDEN_TOL.loss);
@@ -72,7 +83,16 @@ forEachMode((gpu, mode) => {
     it(`HF golden ${variant}: logits, routing, losses and gradients of both cases within the fixtures' float32 tolerances`, async () => {
       const g = golden(variant);
       const moe = g.config.model_type === 'qwen3_moe';
-      const runs: ['A' | 'B', string][] = moe ? [['A', 'grad_total'], ['A', 'grad_ce'], ['B', 'grad_total']] : [['A', 'grad'], ['B', 'grad']];
+      const runs: ['A' | 'B', string][] = moe
+        ? [
+            ['A', 'grad_total'],
+            ['A', 'grad_ce'],
+            ['B', 'grad_total'],
+          ]
+        : [
+            ['A', 'grad'],
+            ['B', 'grad'],
+          ];
       for (const [c, kind] of runs) {
         await checkCase(gpu(), g, c, kind, `${variant} ${mode} case ${c}`);
       }

@@ -4,7 +4,17 @@
 // gradient, then three AdamW steps leave every parameter equal; and a whole training step inside
 // scope() leaves no device buffer behind but its loss.
 import { expect, it } from 'vitest';
-import { adamwUpdate_, cpu, memoryStats, scope, tensor, withBackend, zerosLike, type Backend, type Tensor } from '../../../core/index.js';
+import {
+  adamwUpdate_,
+  cpu,
+  memoryStats,
+  scope,
+  tensor,
+  withBackend,
+  zerosLike,
+  type Backend,
+  type Tensor,
+} from '../../../core/index.js';
 import { assertSame } from '../../../core/testing/index.js';
 import { createModel, type CausalLM } from '../../../model/causal_lm.js';
 import { preset } from '../../../model/presets.js';
@@ -31,7 +41,10 @@ interface Run {
 function setup(name: keyof typeof CONFIGS, backend: Backend<any>): Run {
   return withBackend(backend, () => {
     const model = createModel(CONFIGS[name], { seed: 5 });
-    const ids = tensor(Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 11) % SMALL.vocab_size), { shape: [B, T] });
+    const ids = tensor(
+      Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 11) % SMALL.vocab_size),
+      { shape: [B, T] },
+    );
     const params = model.parameters();
     return { backend, model, ids, m: params.map((p) => zerosLike(p)), v: params.map((p) => zerosLike(p)) };
   });
@@ -75,7 +88,8 @@ forEachMode((gpu) => {
       await assertSame(gg.logits, cc.logits, TOL.fused, `${name} logits`);
       await assertSame(gg.loss, cc.loss, TOL.fused, `${name} loss`);
       const [gp, cp] = [g.model.parameters(), c.model.parameters()];
-      for (let i = 0; i < gp.length; i++) await assertSame(gp[i]!.grad!, cp[i]!.grad!, TOL.fused, `${name} gradient of ${named[i]}`);
+      for (let i = 0; i < gp.length; i++)
+        await assertSame(gp[i]!.grad!, cp[i]!.grad!, TOL.fused, `${name} gradient of ${named[i]}`);
       step(g, 1);
       step(c, 1);
       for (let k = 2; k <= 3; k++) await assertSame(trainStep(g, k), trainStep(c, k), TOL.fused, `${name} loss at step ${k}`);

@@ -16,7 +16,14 @@ const expertCases = moeExpertCases(7);
 /** x, router logits far enough apart that both backends pick the same top-k, stacked experts. */
 const blockCases = sizes.chain(({ N, H, I, E, K, capped, cap }) =>
   fc
-    .tuple(tensorSpec([N, H]), tensorSpec([N, E], { distinct: true }), tensorSpec([E, I, H]), tensorSpec([E, I, H]), tensorSpec([E, H, I]), fc.boolean())
+    .tuple(
+      tensorSpec([N, H]),
+      tensorSpec([N, E], { distinct: true }),
+      tensorSpec([E, I, H]),
+      tensorSpec([E, I, H]),
+      tensorSpec([E, H, I]),
+      fc.boolean(),
+    )
     .map(([x, logits, g, u, d, norm]) => ({ inputs: [x, logits, g, u, d], attrs: { K, norm, capacity: capped ? cap : -1 } })),
 );
 
@@ -25,14 +32,23 @@ const capacityOf = (c: number) => ({ capacity: c < 0 ? undefined : c });
 forEachMode((gpu) => {
   it('moe experts = CPU: dropless and with capacity, gradients of x, weights, gate, up and down', async () => {
     await parity({
-      name: 'moe', backend: gpu(), cases: expertCases, tol: TOL.fused, grad: true,
-      fn: ([x, w, idx, gate, up, down], { capacity }) => moeExperts(x!, w!, idx!, { gate: gate!, up: up!, down: down! }, capacityOf(capacity)),
+      name: 'moe',
+      backend: gpu(),
+      cases: expertCases,
+      tol: TOL.fused,
+      grad: true,
+      fn: ([x, w, idx, gate, up, down], { capacity }) =>
+        moeExperts(x!, w!, idx!, { gate: gate!, up: up!, down: down! }, capacityOf(capacity)),
     });
   });
 
   it('the routed block (softmax top-k, norm_topk_prob on and off, capacity) = CPU, router gradients included', async () => {
     await parity({
-      name: 'moe block', backend: gpu(), cases: blockCases, tol: TOL.fused, grad: true,
+      name: 'moe block',
+      backend: gpu(),
+      cases: blockCases,
+      tol: TOL.fused,
+      grad: true,
       fn: ([x, logits, gate, up, down], { K, norm, capacity }) => {
         const r = routeTopK(logits!, K, norm);
         return moeExperts(x!, r.weights, r.indices, { gate: gate!, up: up!, down: down! }, capacityOf(capacity));
@@ -48,14 +64,21 @@ forEachMode((gpu) => {
     const gate = on([0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2], [3, 2, 2]);
     const up = on([0.3, 0.2, -0.1, 0.4, 0.2, 0.6, -0.7, 0.1, 0.9, -1.0, 0.5, 0.2], [3, 2, 2]);
     const down = on([0.5, -0.5, 0.25, 1, -1, 0.75, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [3, 2, 2]);
-    moeExperts(x, w, tensor([[0], [2], [0]], { dtype: 'int32', backend: b }), { gate, up, down }).sum().backward();
+    moeExperts(x, w, tensor([[0], [2], [0]], { dtype: 'int32', backend: b }), { gate, up, down })
+      .sum()
+      .backward();
     for (const p of [gate, up, down]) {
       const g = await p.grad!.data();
       expect(Array.from(g.subarray(4, 8)), 'expert 1').toEqual([0, 0, 0, 0]);
-      expect(Array.from(g.subarray(0, 4)).some((v) => v !== 0), 'expert 0').toBe(true);
+      expect(
+        Array.from(g.subarray(0, 4)).some((v) => v !== 0),
+        'expert 0',
+      ).toBe(true);
     }
     if (b.readSync) {
-      expect(() => moeExperts(x, w, tensor([[0], [3], [0]], { dtype: 'int32', backend: b }), { gate, up, down })).toThrow('moe: expert index 3 of assignment 1 is out of range for 3 experts');
+      expect(() => moeExperts(x, w, tensor([[0], [3], [0]], { dtype: 'int32', backend: b }), { gate, up, down })).toThrow(
+        'moe: expert index 3 of assignment 1 is out of range for 3 experts',
+      );
     } else {
       const y = moeExperts(x, w, tensor([[0], [3], [0]], { dtype: 'int32', backend: b }), { gate, up, down });
       await expect(y.data()).rejects.toThrow('moe: expert index 3 of assignment 1 is out of range for 3 experts');

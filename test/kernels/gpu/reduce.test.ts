@@ -13,15 +13,31 @@ const cases = (opts = {}) =>
 forEachMode((gpu) => {
   it('sum, max, min, cumsum (both ways), softmax, logSoftmax = CPU, with gradients', async () => {
     await parity({
-      name: 'reductions', backend: gpu(), cases: cases(), tol: TOL.fused, grad: true,
+      name: 'reductions',
+      backend: gpu(),
+      cases: cases(),
+      tol: TOL.fused,
+      grad: true,
       labels: ['sum', 'max', 'min', 'mean', 'cumsum', 'softmax', 'logSoftmax', 'logsumexp'],
-      fn: ([x], { ax, keep }) => [x!.sum(ax, keep), x!.max(ax, keep), x!.min(ax, keep), x!.mean(ax, keep), x!.cumsum(ax), x!.softmax(ax), x!.logSoftmax(ax), x!.logsumexp(ax, keep)],
+      fn: ([x], { ax, keep }) => [
+        x!.sum(ax, keep),
+        x!.max(ax, keep),
+        x!.min(ax, keep),
+        x!.mean(ax, keep),
+        x!.cumsum(ax),
+        x!.softmax(ax),
+        x!.logSoftmax(ax),
+        x!.logsumexp(ax, keep),
+      ],
     });
   });
 
   it('argmax, argmin, argsort and topk = CPU exactly (ties keep the first index)', async () => {
     await parity({
-      name: 'arg', backend: gpu(), cases: cases({ min: -3, max: 3, integer: true }), tol: TOL.exact,
+      name: 'arg',
+      backend: gpu(),
+      cases: cases({ min: -3, max: 3, integer: true }),
+      tol: TOL.exact,
       labels: ['argmax', 'argmin', 'argsort', 'topk values', 'topk indices'],
       fn: ([x], { ax, keep, desc }) => {
         const k = Math.min(2, x!.shape.at(ax)!);

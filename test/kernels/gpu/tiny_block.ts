@@ -4,7 +4,23 @@
 // Llama: embedding → RMSNorm → q/k/v (RoPE, causal GQA attention) → o + residual → RMSNorm → SwiGLU
 // MLP + residual → RMSNorm → tied logits → cross-entropy.
 
-import { adamwUpdate_, attention, crossEntropy, embedding, Generator, linear, randn, rmsNorm, rope, ropeTables, swiglu, tensor, zerosLike, type Backend, type Tensor } from '../../../core/index.js';
+import {
+  adamwUpdate_,
+  attention,
+  crossEntropy,
+  embedding,
+  Generator,
+  linear,
+  randn,
+  rmsNorm,
+  rope,
+  ropeTables,
+  swiglu,
+  tensor,
+  zerosLike,
+  type Backend,
+  type Tensor,
+} from '../../../core/index.js';
 
 export const DIMS = { V: 13, C: 8, NH: 2, KVH: 1, HS: 4, I: 12, B: 2, T: 5 };
 
@@ -49,7 +65,9 @@ export function forward(P: Params, ids: Tensor, targets: Tensor): Tensor {
   const q = rope(heads(linear(h, P.q!), NH), cos, sin);
   const k = rope(heads(linear(h, P.k!), KVH), cos, sin);
   const v = heads(linear(h, P.v!), KVH);
-  const a = attention(q, k, v, { causal: true }).transpose(1, 2).reshape(B, T, NH * HS);
+  const a = attention(q, k, v, { causal: true })
+    .transpose(1, 2)
+    .reshape(B, T, NH * HS);
   const x2 = linear(a, P.o!, undefined, { residual: x });
   const h2 = rmsNorm(x2, P.ln2!, 1e-5);
   const x3 = linear(swiglu(linear(h2, P.gate!), linear(h2, P.up!)), P.down!, undefined, { residual: x2 });

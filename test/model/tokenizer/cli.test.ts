@@ -49,7 +49,9 @@ describe('llmjp4 tokenize / detokenize', () => {
   });
 
   it('detokenize prints sp.decode text, {"text"} with --json', async () => {
-    expect((await run(['detokenize', '--tokenizer', MODEL_PATH, '--ids', '1,43204,579', '--json'])).out).toEqual(['{"text":"Hello\\ufffd"}'.replace('\\ufffd', '\ufffd')]);
+    expect((await run(['detokenize', '--tokenizer', MODEL_PATH, '--ids', '1,43204,579', '--json'])).out).toEqual([
+      '{"text":"Hello\\ufffd"}'.replace('\\ufffd', '\ufffd'),
+    ]);
     expect((await run(['detokenize', '--tokenizer', MODEL_PATH, '--ids', '[616, 609, 1442]'])).out).toEqual(['a  b']);
   });
 
@@ -58,9 +60,15 @@ describe('llmjp4 tokenize / detokenize', () => {
       [['tokenize', '--text', 'x'], 'llmjp4 tokenize: --tokenizer FILE is required (a SentencePiece .model file)'],
       [['tokenize', '--tokenizer', MODEL_PATH], 'llmjp4 tokenize: give exactly one of --text TEXT or --jsonl FILE'],
       [['tokenize', '--tokenizer', '/nope.model', '--text', 'x'], 'llmjp4 tokenize: cannot read tokenizer model /nope.model'],
-      [['tokenize', '--tokenizer', join(ROOT, 'package.json'), '--text', 'x'], `llmjp4 tokenize: ${join(ROOT, 'package.json')}: `],
+      [
+        ['tokenize', '--tokenizer', join(ROOT, 'package.json'), '--text', 'x'],
+        `llmjp4 tokenize: ${join(ROOT, 'package.json')}: `,
+      ],
       [['detokenize', '--tokenizer', MODEL_PATH, '--ids', '1,x'], "llmjp4 detokenize: --ids: 'x' is not an integer"],
-      [['detokenize', '--tokenizer', MODEL_PATH, '--ids', '999999'], 'llmjp4 detokenize: decode: piece id 999999 is out of range [0, 196608)'],
+      [
+        ['detokenize', '--tokenizer', MODEL_PATH, '--ids', '999999'],
+        'llmjp4 detokenize: decode: piece id 999999 is out of range [0, 196608)',
+      ],
       [['train-tokenizer', '--input', '.'], 'llmjp4 train-tokenizer: --input DIR, --vocab-size N and --out FILE are required'],
     ];
     for (const [args, message] of cases) {
@@ -82,10 +90,18 @@ describe('llmjp4 tokenize / detokenize', () => {
   });
 
   it('works end to end through the real bin: npx llmjp4 tokenize ... --json', () => {
-    const stdout = execFileSync('npx', ['llmjp4', 'tokenize', '--tokenizer', MODEL_PATH, '--text', '吾輩は猫である。', '--json'], { cwd: ROOT, encoding: 'utf8' });
+    const stdout = execFileSync(
+      'npx',
+      ['llmjp4', 'tokenize', '--tokenizer', MODEL_PATH, '--text', '吾輩は猫である。', '--json'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     const tok = llmjp4();
     expect(JSON.parse(stdout)).toEqual(tok.tokenize('吾輩は猫である。'));
-    const text = execFileSync('npx', ['llmjp4', 'detokenize', '--tokenizer', MODEL_PATH, '--ids', tok.encodeIds('吾輩は猫である。').join(','), '--json'], { cwd: ROOT, encoding: 'utf8' });
+    const text = execFileSync(
+      'npx',
+      ['llmjp4', 'detokenize', '--tokenizer', MODEL_PATH, '--ids', tok.encodeIds('吾輩は猫である。').join(','), '--json'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(JSON.parse(text)).toEqual({ text: '吾輩は猫である。' });
   });
 });

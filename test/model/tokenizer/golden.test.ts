@@ -17,7 +17,8 @@ describe('tokenizer golden (SentencePiece 0.1.97)', () => {
     const failures: string[] = [];
     for (const c of g.encode_cases) {
       const { ids, pieces } = tok.tokenize(c.text);
-      if (JSON.stringify(ids) !== JSON.stringify(c.ids)) failures.push(`${c.id}: ids ${JSON.stringify(ids)} ≠ ${JSON.stringify(c.ids)}`);
+      if (JSON.stringify(ids) !== JSON.stringify(c.ids))
+        failures.push(`${c.id}: ids ${JSON.stringify(ids)} ≠ ${JSON.stringify(c.ids)}`);
       if (JSON.stringify(pieces) !== JSON.stringify(c.pieces)) failures.push(`${c.id}: pieces differ`);
       if (tok.decode(c.ids) !== c.decoded) failures.push(`${c.id}: decode differs`);
       if (JSON.stringify(tok.encodeIds(c.text)) !== JSON.stringify(c.ids)) failures.push(`${c.id}: encodeIds differs`);

@@ -15,14 +15,30 @@ describe('ModelProto', () => {
   it('reads the real model: 196,608 pieces, its types and options', () => {
     const pieces = m.pieces!;
     expect(pieces.length).toBe(196608);
-    expect(pieces.slice(0, 4).map((p) => [p.piece, p.type])).toEqual([['<unk>', PieceType.UNKNOWN], ['<s>', PieceType.CONTROL], ['</s>', PieceType.CONTROL], ['<mask>', PieceType.USER_DEFINED]]);
+    expect(pieces.slice(0, 4).map((p) => [p.piece, p.type])).toEqual([
+      ['<unk>', PieceType.UNKNOWN],
+      ['<s>', PieceType.CONTROL],
+      ['</s>', PieceType.CONTROL],
+      ['<mask>', PieceType.USER_DEFINED],
+    ]);
     expect(pieces[351]!.piece).toBe('<RESERVED_343>');
     expect([pieces[352]!.piece, pieces[607]!.piece, pieces[607]!.type]).toEqual(['<0x00>', '<0xFF>', PieceType.BYTE]);
     expect([pieces[609]!.piece, pieces[68052]!.piece]).toEqual(['▁', '\ufeff']); // a BOM piece survives decoding
     const t = m.trainer_spec!;
-    expect([t.model_type, t.vocab_size, t.byte_fallback, t.split_digits, t.allow_whitespace_only_pieces, t.pad_id]).toEqual([1, 196608, true, true, true, -1]);
+    expect([t.model_type, t.vocab_size, t.byte_fallback, t.split_digits, t.allow_whitespace_only_pieces, t.pad_id]).toEqual([
+      1,
+      196608,
+      true,
+      true,
+      true,
+      -1,
+    ]);
     expect(t.user_defined_symbols!.length).toBe(349);
-    expect(m.normalizer_spec).toEqual({ name: 'identity', precompiled_charsmap: new Uint8Array(0), remove_extra_whitespaces: false });
+    expect(m.normalizer_spec).toEqual({
+      name: 'identity',
+      precompiled_charsmap: new Uint8Array(0),
+      remove_extra_whitespaces: false,
+    });
   });
 
   it('writes the real model back byte for byte', () => {
@@ -66,7 +82,9 @@ describe('protobuf wire codec', () => {
   });
 
   it('rejects a wrong wire type and invalid UTF-8, naming the field', () => {
-    expect(() => decodeMessage(new Uint8Array([0x0a, 0]), schema, 'f.bin')).toThrow('f.bin: wire type 2, expected 0 for a int32 in T.i');
+    expect(() => decodeMessage(new Uint8Array([0x0a, 0]), schema, 'f.bin')).toThrow(
+      'f.bin: wire type 2, expected 0 for a int32 in T.i',
+    );
     expect(() => decodeMessage(new Uint8Array([0x1a, 1, 0xff]), schema, 'f.bin')).toThrow('f.bin: invalid UTF-8 in T.s[0]');
     expect(() => decodeMessage(new Uint8Array([0x08, 0x80]), schema, 'f.bin')).toThrow('f.bin: truncated varint in T.i');
   });

@@ -5,22 +5,57 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProperty } from '../../../core/testing/index.js';
-import { PieceType, SentencePieceModel, Tokenizer, serializeModelProto, type ModelProto } from '../../../model/tokenizer/index.js';
+import {
+  PieceType,
+  SentencePieceModel,
+  Tokenizer,
+  serializeModelProto,
+  type ModelProto,
+} from '../../../model/tokenizer/index.js';
 import { llmjp4 } from './fixtures.js';
 
 /** One code point from anywhere in Unicode except the surrogate block. */
 const anyCodePoint = fc
-  .oneof(fc.integer({ min: 0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0x10ffff }), fc.integer({ min: 0x3000, max: 0x9fff }), fc.integer({ min: 0, max: 0x7f }))
+  .oneof(
+    fc.integer({ min: 0, max: 0xd7ff }),
+    fc.integer({ min: 0xe000, max: 0x10ffff }),
+    fc.integer({ min: 0x3000, max: 0x9fff }),
+    fc.integer({ min: 0, max: 0x7f }),
+  )
   .map((c) => String.fromCodePoint(c));
 
 /** Pieces of text that stress the encoder: spaces and their runs, controls, specials, ▁ itself. */
 const tricky = fc.oneof(
-  fc.constantFrom(' ', '\n', '\t', '\r', '\u3000', '\u00a0', '\u0000', '\u007f', '\ufeff', '\u200b', '\u0301', '\ufffd', '<mask>', '<s>', '<|end|>', '<|start|>', '12345', 'Ａ１', 'ｶﾀｶﾅ', '𠮷', '😀'),
+  fc.constantFrom(
+    ' ',
+    '\n',
+    '\t',
+    '\r',
+    '\u3000',
+    '\u00a0',
+    '\u0000',
+    '\u007f',
+    '\ufeff',
+    '\u200b',
+    '\u0301',
+    '\ufffd',
+    '<mask>',
+    '<s>',
+    '<|end|>',
+    '<|start|>',
+    '12345',
+    'Ａ１',
+    'ｶﾀｶﾅ',
+    '𠮷',
+    '😀',
+  ),
   fc.integer({ min: 1, max: 300 }).map((n) => ' '.repeat(n)),
   fc.integer({ min: 1, max: 40 }).map((n) => '\n'.repeat(n)),
 );
 
-const text = fc.array(fc.oneof(anyCodePoint, tricky, fc.string({ maxLength: 8 })), { maxLength: 40 }).map((parts) => parts.join(''));
+const text = fc
+  .array(fc.oneof(anyCodePoint, tricky, fc.string({ maxLength: 8 })), { maxLength: 40 })
+  .map((parts) => parts.join(''));
 const noSpaceSymbol = text.map((s) => s.replaceAll('\u2581', ''));
 
 describe('tokenizer properties (LLM-jp-4 model)', () => {
@@ -48,7 +83,15 @@ describe('tokenizer properties (LLM-jp-4 model)', () => {
   it('HF-level encoding with special tokens round-trips through decodeWithSpecial', () => {
     const tok = llmjp4();
     const names = ['<|start|>', '<|end|>', '<|message|>', '<|channel|>', '<|return|>', '<|reserved_100|>'];
-    const withSpecials = fc.array(fc.oneof(noSpaceSymbol.filter((s) => !s.includes('<|')), fc.constantFrom(...names)), { maxLength: 8 }).map((p) => p.join(''));
+    const withSpecials = fc
+      .array(
+        fc.oneof(
+          noSpaceSymbol.filter((s) => !s.includes('<|')),
+          fc.constantFrom(...names),
+        ),
+        { maxLength: 8 },
+      )
+      .map((p) => p.join(''));
     checkProperty(
       withSpecials,
       (s) => {
@@ -77,7 +120,11 @@ function tinyModel(): ModelProto {
       { piece: '<unk>', score: 0, type: PieceType.UNKNOWN },
       { piece: '<s>', score: 0, type: PieceType.CONTROL },
       { piece: '</s>', score: 0, type: PieceType.CONTROL },
-      ...Array.from({ length: 256 }, (_, b) => ({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.BYTE })),
+      ...Array.from({ length: 256 }, (_, b) => ({
+        piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`,
+        score: 0,
+        type: PieceType.BYTE,
+      })),
       ...normal.map((piece, i) => ({ piece, score: -1 - i })),
     ],
     trainer_spec: { vocab_size: 259 + normal.length, byte_fallback: true, pad_id: -1 },
@@ -90,7 +137,20 @@ describe('corrupt model files', () => {
 
   it('the tiny model itself loads and encodes', () => {
     const tok = Tokenizer.fromBytes(bytes, 'tiny.model');
-    expect(tok.encodePieces('ab こんにちは')).toEqual(['▁ab', '▁', 'こん', '<0xE3>', '<0x81>', '<0xAB>', '<0xE3>', '<0x81>', '<0xA1>', '<0xE3>', '<0x81>', '<0xAF>']);
+    expect(tok.encodePieces('ab こんにちは')).toEqual([
+      '▁ab',
+      '▁',
+      'こん',
+      '<0xE3>',
+      '<0x81>',
+      '<0xAB>',
+      '<0xE3>',
+      '<0x81>',
+      '<0xA1>',
+      '<0xE3>',
+      '<0x81>',
+      '<0xAF>',
+    ]);
   });
 
   it('byte flips and truncations either load a valid model or throw an Error naming the file', () => {
@@ -125,11 +185,17 @@ describe('corrupt model files', () => {
     expect(load(bytes.slice(0, bytes.length - 3))).toThrow(/^x\.model: truncated/);
     expect(load(new TextEncoder().encode('{"not": "a model"}'))).toThrow(/^x\.model: /);
     const m = tinyModel();
-    expect(load(serializeModelProto({ ...m, trainer_spec: { ...m.trainer_spec, model_type: 2 } }))).toThrow('x.model: model_type BPE is not supported (only UNIGRAM)');
+    expect(load(serializeModelProto({ ...m, trainer_spec: { ...m.trainer_spec, model_type: 2 } }))).toThrow(
+      'x.model: model_type BPE is not supported (only UNIGRAM)',
+    );
     expect(load(serializeModelProto({ ...m, pieces: m.pieces!.slice(1) }))).toThrow('x.model: no UNKNOWN piece');
     expect(load(serializeModelProto({ ...m, pieces: [...m.pieces!, { piece: 'a' }] }))).toThrow("piece 'a' is defined twice");
-    expect(load(serializeModelProto({ ...m, pieces: m.pieces!.filter((p) => p.piece !== '<0x41>') }))).toThrow('only 255 of the 256 byte pieces');
-    expect(load(serializeModelProto({ ...m, normalizer_spec: { name: 'nmt_nfkc', precompiled_charsmap: new Uint8Array([1, 2]) } }))).toThrow('only the identity normalizer is supported');
+    expect(load(serializeModelProto({ ...m, pieces: m.pieces!.filter((p) => p.piece !== '<0x41>') }))).toThrow(
+      'only 255 of the 256 byte pieces',
+    );
+    expect(
+      load(serializeModelProto({ ...m, normalizer_spec: { name: 'nmt_nfkc', precompiled_charsmap: new Uint8Array([1, 2]) } })),
+    ).toThrow('only the identity normalizer is supported');
     expect(() => SentencePieceModel.fromFile('/nonexistent/x.model')).toThrow('cannot read tokenizer model /nonexistent/x.model');
   });
 });

@@ -5,14 +5,23 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PieceType, SentencePieceModel, serializeModelProto, Tokenizer, llmjp4ReservedPieces } from '../../../model/tokenizer/index.js';
+import {
+  PieceType,
+  SentencePieceModel,
+  serializeModelProto,
+  Tokenizer,
+  llmjp4ReservedPieces,
+} from '../../../model/tokenizer/index.js';
 import { META_PIECES, trainFromDir, trainUnigram, writeModel } from '../../../model/tokenizer/trainer.js';
 import { countWords, isValidPiece } from '../../../model/tokenizer/trainer_corpus.js';
 import { isValidSeed, seedPieces } from '../../../model/tokenizer/trainer_seed.js';
 
 const DATA = resolve(import.meta.dirname, '../../../train/data/corpus');
 const slice = (name: string, chars: number) => readFileSync(join(DATA, name), 'utf8').slice(0, chars);
-const lines = [...slice('ja/soseki_botchan.txt', 40000).split('\n'), ...slice('en/dickens_a_christmas_carol.txt', 40000).split('\n')].filter((l) => l !== '');
+const lines = [
+  ...slice('ja/soseki_botchan.txt', 40000).split('\n'),
+  ...slice('en/dickens_a_christmas_carol.txt', 40000).split('\n'),
+].filter((l) => l !== '');
 
 describe('Unigram trainer', () => {
   const model = trainUnigram(lines, { vocabSize: 3000 });
@@ -21,14 +30,44 @@ describe('Unigram trainer', () => {
     const pieces = model.pieces!;
     expect(pieces.length).toBe(3000);
     expect(pieces.slice(0, 352).map((p) => p.piece)).toEqual(llmjp4ReservedPieces());
-    expect(pieces.slice(0, 352).map((p) => p.type)).toEqual([PieceType.UNKNOWN, PieceType.CONTROL, PieceType.CONTROL, ...Array(349).fill(PieceType.USER_DEFINED)]);
-    expect(pieces.slice(352, META_PIECES).every((p, b) => p.type === PieceType.BYTE && p.piece === `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)).toBe(true);
+    expect(pieces.slice(0, 352).map((p) => p.type)).toEqual([
+      PieceType.UNKNOWN,
+      PieceType.CONTROL,
+      PieceType.CONTROL,
+      ...Array(349).fill(PieceType.USER_DEFINED),
+    ]);
+    expect(
+      pieces
+        .slice(352, META_PIECES)
+        .every((p, b) => p.type === PieceType.BYTE && p.piece === `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`),
+    ).toBe(true);
     const normal = pieces.slice(META_PIECES);
     expect(normal.every((p) => p.type === undefined && p.score! < 0)).toBe(true);
     expect(normal.every((p, i) => i === 0 || p.score! <= normal[i - 1]!.score!)).toBe(true);
-    expect(normal.every((p) => isValidPiece([...p.piece!].map((c) => c.codePointAt(0)!), 16))).toBe(true);
-    expect(model.trainer_spec).toMatchObject({ model_type: 1, vocab_size: 3000, byte_fallback: true, split_digits: true, allow_whitespace_only_pieces: true, unk_id: 0, bos_id: 1, eos_id: 2, pad_id: -1 });
-    expect(model.normalizer_spec).toEqual({ name: 'identity', precompiled_charsmap: new Uint8Array(0), remove_extra_whitespaces: false });
+    expect(
+      normal.every((p) =>
+        isValidPiece(
+          [...p.piece!].map((c) => c.codePointAt(0)!),
+          16,
+        ),
+      ),
+    ).toBe(true);
+    expect(model.trainer_spec).toMatchObject({
+      model_type: 1,
+      vocab_size: 3000,
+      byte_fallback: true,
+      split_digits: true,
+      allow_whitespace_only_pieces: true,
+      unk_id: 0,
+      bos_id: 1,
+      eos_id: 2,
+      pad_id: -1,
+    });
+    expect(model.normalizer_spec).toEqual({
+      name: 'identity',
+      precompiled_charsmap: new Uint8Array(0),
+      remove_extra_whitespaces: false,
+    });
   });
 
   it('saves a file the reader loads, with the same special tokens, round-tripping its training text', () => {
@@ -52,7 +91,13 @@ describe('Unigram trainer', () => {
   it('trains from a folder of .txt and .jsonl files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmjp4-corpus-'));
     writeFileSync(join(dir, 'a.txt'), lines.slice(0, 100).join('\n'));
-    writeFileSync(join(dir, 'b.jsonl'), lines.slice(100, 200).map((l) => JSON.stringify({ instruction: l, output: [l] })).join('\n'));
+    writeFileSync(
+      join(dir, 'b.jsonl'),
+      lines
+        .slice(100, 200)
+        .map((l) => JSON.stringify({ instruction: l, output: [l] }))
+        .join('\n'),
+    );
     writeFileSync(join(dir, 'LICENSE.txt'), 'not training text');
     const m = new SentencePieceModel(trainFromDir(dir, { vocabSize: 900 }));
     expect(m.proto.trainer_spec!.input).toEqual([join(dir, 'a.txt'), join(dir, 'b.jsonl')]);
@@ -67,6 +112,12 @@ describe('Unigram trainer', () => {
     const seeds = [...seedPieces(words, chars, { seedSize: 5000, maxLength: 16 }).keys()];
     expect(seeds.every((p) => isValidSeed(p, 16))).toBe(true);
     expect(seeds.slice(0, 3)).toContain('▁');
-    expect(countWords(['a  b', ' c'])).toEqual(new Map([['▁a', 1], ['▁▁b', 1], ['▁▁c', 1]]));
+    expect(countWords(['a  b', ' c'])).toEqual(
+      new Map([
+        ['▁a', 1],
+        ['▁▁b', 1],
+        ['▁▁c', 1],
+      ]),
+    );
   });
 });

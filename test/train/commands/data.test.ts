@@ -12,7 +12,9 @@ describe('llmjp4 data', () => {
     const data = prepareData({ corpusDir, cacheDir, ...SMALL });
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
-    expect(await main(['data', '--corpus', corpusDir, '--cache', cacheDir, '--tokenizer', data.tokenizerPath, '--no-code', '--json'])).toBe(0);
+    expect(
+      await main(['data', '--corpus', corpusDir, '--cache', cacheDir, '--tokenizer', data.tokenizerPath, '--no-code', '--json']),
+    ).toBe(0);
     const json = JSON.parse(log.mock.calls.at(-1)![0] as string);
     // The command uses the default document size and split; the same data prepared directly has the same counts.
     const direct = describeData(prepareData({ corpusDir, cacheDir, tokenizer: data.tokenizerPath, code: false }));
@@ -21,7 +23,9 @@ describe('llmjp4 data', () => {
     expect(Object.keys(json.subCorpora)).toEqual(['en', 'ja', 'sft']);
     expect(json.subCorpora.sft.assistantTokens).toBeGreaterThan(0);
     expect(json.subCorpora.sft.assistantTokens).toBeLessThan(json.subCorpora.sft.train.tokens);
-    expect(formatData(data)).toMatch(/^tokenizer .*\(1000 pieces\)\n\nsub-corpus +train docs +train tokens +valid docs +valid tokens\nen +\d+ +\d+ +\d+ +\d+\n/);
+    expect(formatData(data)).toMatch(
+      /^tokenizer .*\(1000 pieces\)\n\nsub-corpus +train docs +train tokens +valid docs +valid tokens\nen +\d+ +\d+ +\d+ +\d+\n/,
+    );
     expect(await main(['data', '--vocab-size', 'x'])).toBe(1);
     expect(err.mock.calls.at(-1)![0]).toMatch(/--vocab-size must be a positive integer, got 'x'/);
     log.mockRestore();

@@ -40,12 +40,14 @@ describe('pretrainBatches', () => {
     }
     expect(sources.filter((x) => x === 'en').length).toBe(30);
     // Documents start with BOS and end with EOS.
-    const text = data.tokenizer.decodeWithSpecial(rows(pretrainBatches(data, { batchSize: 1, seqLen: 2000, weights: { ja: 1 } }).next().inputIds)[0]!);
+    const text = data.tokenizer.decodeWithSpecial(
+      rows(pretrainBatches(data, { batchSize: 1, seqLen: 2000, weights: { ja: 1 } }).next().inputIds)[0]!,
+    );
     expect(text.startsWith('<|startoftext|>')).toBe(true);
     expect(text).toContain('<|return|><|startoftext|>');
   });
 
-  it('defaults to LLM-jp-4\'s shares of the sub-corpora present, resumes identically, and checks its options', () => {
+  it("defaults to LLM-jp-4's shares of the sub-corpora present, resumes identically, and checks its options", () => {
     const s = pretrainBatches(data, { batchSize: 50, seqLen: 16 });
     const en = s.next().sources.filter((x) => x === 'en').length;
     expect(Math.abs(en - (50 * 0.735) / (0.735 + 0.155))).toBeLessThanOrEqual(1); // no code, zh or ko here
@@ -60,22 +62,24 @@ describe('midtrainBatches', () => {
     const s = midtrainBatches(data, { batchSize: 10, seqLen: 32, weights: { en: 1, ja: 1 } });
     const b = s.next();
     expect(b.sources.filter((x) => x === 'sft').length).toBe(5);
-    expect(Math.abs(b.sources.filter((x) => x === 'en').length - b.sources.filter((x) => x === 'ja').length)).toBeLessThanOrEqual(1);
+    expect(Math.abs(b.sources.filter((x) => x === 'en').length - b.sources.filter((x) => x === 'ja').length)).toBeLessThanOrEqual(
+      1,
+    );
     expect(rows(b.labels)).toEqual(rows(b.inputIds));
     checkResume(() => midtrainBatches(data, { batchSize: 4, seqLen: 24, weights: { en: 1, ja: 1 } }), 5);
   });
 });
 
 describe('sftBatches', () => {
-  const assistantText = (b: Batch) =>
-    rows(b.labels).map((r) => data.tokenizer.decodeWithSpecial(r.filter((x) => x !== -100)));
+  const assistantText = (b: Batch) => rows(b.labels).map((r) => data.tokenizer.decodeWithSpecial(r.filter((x) => x !== -100)));
 
   it('packed: labels only on the assistant tokens, which decode to final-channel replies', () => {
     const s = sftBatches(data, { batchSize: 8, seqLen: 256 });
     const b = s.next();
     const ids = rows(b.inputIds);
     const labels = rows(b.labels);
-    for (const [r, row] of labels.entries()) for (const [t, l] of row.entries()) expect(l === -100 || l === ids[r]![t]).toBe(true);
+    for (const [r, row] of labels.entries())
+      for (const [t, l] of row.entries()) expect(l === -100 || l === ids[r]![t]).toBe(true);
     const joined = assistantText(b).join('');
     expect(joined).toContain('<|return|>');
     expect(joined).not.toContain('<|start|>user');

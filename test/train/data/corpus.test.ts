@@ -46,36 +46,52 @@ describe('loadCorpus', () => {
 
 describe('chunkText', () => {
   it('keeps every non-blank line once and in order, and cuts only at line ends past docChars', () => {
-    const line = fc.oneof(fc.constant(''), fc.string({ maxLength: 30 }).map((s) => s.replaceAll('\n', ' ')));
-    checkProperty(fc.tuple(fc.array(line, { maxLength: 40 }), fc.integer({ min: 1, max: 120 })), ([lines, docChars]) => {
-      const text = lines.join('\n');
-      const chunks = chunkText(text, docChars);
-      const visible = (t: string) => t.split('\n').filter((l) => l.trim() !== '');
-      expect(chunks.flatMap(visible)).toEqual(visible(text));
-      for (const c of chunks) expect(c.trim()).not.toBe('');
-      const longest = Math.max(0, ...lines.map((l) => l.length));
-      for (const c of chunks) expect(c.length).toBeLessThanOrEqual(docChars + longest + 1);
-    }, 200);
+    const line = fc.oneof(
+      fc.constant(''),
+      fc.string({ maxLength: 30 }).map((s) => s.replaceAll('\n', ' ')),
+    );
+    checkProperty(
+      fc.tuple(fc.array(line, { maxLength: 40 }), fc.integer({ min: 1, max: 120 })),
+      ([lines, docChars]) => {
+        const text = lines.join('\n');
+        const chunks = chunkText(text, docChars);
+        const visible = (t: string) => t.split('\n').filter((l) => l.trim() !== '');
+        expect(chunks.flatMap(visible)).toEqual(visible(text));
+        for (const c of chunks) expect(c.trim()).not.toBe('');
+        const longest = Math.max(0, ...lines.map((l) => l.length));
+        for (const c of chunks) expect(c.length).toBeLessThanOrEqual(docChars + longest + 1);
+      },
+      200,
+    );
   });
 });
 
 describe('splitHeldOut', () => {
-  const docsArb = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 0, maxLength: 80 }).map((ids) => ids.map((id) => ({ id })));
+  const docsArb = fc
+    .uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 0, maxLength: 80 })
+    .map((ids) => ids.map((id) => ({ id })));
 
   it('is disjoint and complete, keeps the input order, holds out round(f·n) clamped to [1, n−1], and ignores the input order', () => {
-    checkProperty(fc.tuple(docsArb, fc.double({ min: 0.01, max: 0.9, noNaN: true }), fc.integer()), ([docs, f, seed]) => {
-      const { train, valid } = splitHeldOut(docs, { validFraction: f });
-      const ids = (xs: { id: string }[]) => xs.map((d) => d.id);
-      expect(new Set([...ids(train), ...ids(valid)]).size).toBe(docs.length);
-      expect(train.length + valid.length).toBe(docs.length);
-      const order = new Map(docs.map((d, i) => [d.id, i]));
-      for (const part of [train, valid]) for (let i = 1; i < part.length; i++) expect(order.get(part[i]!.id)!).toBeGreaterThan(order.get(part[i - 1]!.id)!);
-      const n = docs.length;
-      expect(valid.length).toBe(n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(f * n))));
-      // Another input order, same split.
-      const shuffled = [...docs].sort((a, b) => ((a.id.charCodeAt(0) * 31 + seed) % 7) - ((b.id.charCodeAt(0) * 31 + seed) % 7));
-      expect(ids(splitHeldOut(shuffled, { validFraction: f }).valid).sort()).toEqual(ids(valid).sort());
-    }, 150);
+    checkProperty(
+      fc.tuple(docsArb, fc.double({ min: 0.01, max: 0.9, noNaN: true }), fc.integer()),
+      ([docs, f, seed]) => {
+        const { train, valid } = splitHeldOut(docs, { validFraction: f });
+        const ids = (xs: { id: string }[]) => xs.map((d) => d.id);
+        expect(new Set([...ids(train), ...ids(valid)]).size).toBe(docs.length);
+        expect(train.length + valid.length).toBe(docs.length);
+        const order = new Map(docs.map((d, i) => [d.id, i]));
+        for (const part of [train, valid])
+          for (let i = 1; i < part.length; i++) expect(order.get(part[i]!.id)!).toBeGreaterThan(order.get(part[i - 1]!.id)!);
+        const n = docs.length;
+        expect(valid.length).toBe(n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(f * n))));
+        // Another input order, same split.
+        const shuffled = [...docs].sort(
+          (a, b) => ((a.id.charCodeAt(0) * 31 + seed) % 7) - ((b.id.charCodeAt(0) * 31 + seed) % 7),
+        );
+        expect(ids(splitHeldOut(shuffled, { validFraction: f }).valid).sort()).toEqual(ids(valid).sort());
+      },
+      150,
+    );
   });
 
   it('depends on the salt, and rejects duplicate ids and bad fractions', () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { DEFAULT_CORPUS_DIR } from '../../../train/data/corpus.js';
 
 const take = (path: string, chars: number) => readFileSync(join(DEFAULT_CORPUS_DIR, path), 'utf8').slice(0, chars);
-const records = (path: string, n: number) => readFileSync(join(DEFAULT_CORPUS_DIR, path), 'utf8').split('\n').slice(0, n).join('\n') + '\n';
+const records = (path: string, n: number) =>
+  readFileSync(join(DEFAULT_CORPUS_DIR, path), 'utf8').split('\n').slice(0, n).join('\n') + '\n';
 
 /** Writes the small corpus under a new temp folder; returns { corpusDir, cacheDir }. */
 export function smallCorpus(): { corpusDir: string; cacheDir: string } {

@@ -14,21 +14,30 @@ describe('renderInstruction', () => {
   it('masks exactly the assistant reply and its closing <|return|>', () => {
     const t = llmjp4();
     // Text without the ▁ metasymbol, special-token names or edge spaces (which a dummy prefix shifts).
-    const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((s) => s.replaceAll('\u2581', '').replaceAll('<|', '').trim()).filter((s) => s !== '');
-    checkProperty(fc.record({ instruction: text, input: fc.oneof(fc.constant(''), text), output: text }), (r) => {
-      const rec = { id: 'x', ...r };
-      const { ids, mask } = renderInstruction(t, rec);
-      const first = mask.indexOf(1);
-      // The masked tokens are one run at the end.
-      expect(Array.from(mask.subarray(first)).every((m) => m === 1)).toBe(true);
-      expect(Array.from(mask.subarray(0, first)).every((m) => m === 0)).toBe(true);
-      expect(t.decodeWithSpecial(ids.slice(first))).toBe(`<|channel|>final<|message|>${r.output}<|return|>`);
-      // What comes before is the prompt up to `<|start|>assistant`, the user turn holding instruction and input.
-      const prompt = t.decodeWithSpecial(ids.slice(0, first));
-      expect(prompt.endsWith(`<|start|>user<|message|>${instructionMessages(rec)[0]!.content}<|end|><|start|>assistant`)).toBe(true);
-      expect(prompt.startsWith('<|start|>system<|message|>')).toBe(true); // no BOS, as apply_chat_template
-      expect(prompt).toContain(`Current date: ${SFT_CHAT_OPTIONS.currentDate}`);
-    }, 60);
+    const text = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+      .map((s) => s.replaceAll('\u2581', '').replaceAll('<|', '').trim())
+      .filter((s) => s !== '');
+    checkProperty(
+      fc.record({ instruction: text, input: fc.oneof(fc.constant(''), text), output: text }),
+      (r) => {
+        const rec = { id: 'x', ...r };
+        const { ids, mask } = renderInstruction(t, rec);
+        const first = mask.indexOf(1);
+        // The masked tokens are one run at the end.
+        expect(Array.from(mask.subarray(first)).every((m) => m === 1)).toBe(true);
+        expect(Array.from(mask.subarray(0, first)).every((m) => m === 0)).toBe(true);
+        expect(t.decodeWithSpecial(ids.slice(first))).toBe(`<|channel|>final<|message|>${r.output}<|return|>`);
+        // What comes before is the prompt up to `<|start|>assistant`, the user turn holding instruction and input.
+        const prompt = t.decodeWithSpecial(ids.slice(0, first));
+        expect(prompt.endsWith(`<|start|>user<|message|>${instructionMessages(rec)[0]!.content}<|end|><|start|>assistant`)).toBe(
+          true,
+        );
+        expect(prompt.startsWith('<|start|>system<|message|>')).toBe(true); // no BOS, as apply_chat_template
+        expect(prompt).toContain(`Current date: ${SFT_CHAT_OPTIONS.currentDate}`);
+      },
+      60,
+    );
   });
 
   it('puts the input after the instruction, separated by a blank line', () => {
@@ -47,10 +56,19 @@ describe('labels and padding', () => {
   });
 
   it('right-pads rows with the pad id, label −100 and attention 0; longer examples are an error', () => {
-    const rows = padRows([{ ids: [10, 11, 12], labels: [-100, 11, 12] }, { ids: [20], labels: [20] }], 4, 4);
+    const rows = padRows(
+      [
+        { ids: [10, 11, 12], labels: [-100, 11, 12] },
+        { ids: [20], labels: [20] },
+      ],
+      4,
+      4,
+    );
     expect(Array.from(rows.ids)).toEqual([10, 11, 12, 4, 20, 4, 4, 4]);
     expect(Array.from(rows.labels)).toEqual([-100, 11, 12, -100, 20, -100, -100, -100]);
     expect(Array.from(rows.attention)).toEqual([1, 1, 1, 0, 1, 0, 0, 0]);
-    expect(() => padRows([{ ids: [1, 2, 3], labels: [1, 2, 3] }], 2, 4)).toThrow(/example 0 has 3 tokens, more than the sequence length 2/);
+    expect(() => padRows([{ ids: [1, 2, 3], labels: [1, 2, 3] }], 2, 4)).toThrow(
+      /example 0 has 3 tokens, more than the sequence length 2/,
+    );
   });
 });

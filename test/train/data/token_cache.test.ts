@@ -15,13 +15,20 @@ describe('token cache file', () => {
   it('round-trips documents with and without a mask', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmjp4-tc-'));
     const docs = fc.array(fc.array(fc.integer({ min: -5, max: 200000 }), { maxLength: 20 }), { maxLength: 8 });
-    checkProperty(fc.tuple(docs, fc.boolean()), ([ds, withMask]) => {
-      const td = fromDocs(ds.map((ids) => ({ ids, mask: ids.map((x) => x & 1) })), withMask);
-      const path = join(dir, 'x.bin');
-      writeTokenCache(path, 'k1', td);
-      expect(readTokenCache(path, 'k1')).toEqual(td);
-      expect(readTokenCache(path, 'k2')).toBeNull(); // another key is a miss
-    }, 40);
+    checkProperty(
+      fc.tuple(docs, fc.boolean()),
+      ([ds, withMask]) => {
+        const td = fromDocs(
+          ds.map((ids) => ({ ids, mask: ids.map((x) => x & 1) })),
+          withMask,
+        );
+        const path = join(dir, 'x.bin');
+        writeTokenCache(path, 'k1', td);
+        expect(readTokenCache(path, 'k1')).toEqual(td);
+        expect(readTokenCache(path, 'k2')).toBeNull(); // another key is a miss
+      },
+      40,
+    );
   });
 
   it('computes on a miss, reads on a hit, and rebuilds a truncated or corrupt entry', () => {
@@ -45,7 +52,10 @@ describe('token cache file', () => {
     // A new key for the same name replaces the stale entry; other names stay.
     cachedTokenDocs(dir, 'ja.valid', key, compute);
     const next = cachedTokenDocs(dir, 'ja.train', cacheKey(['a', 'c']), compute);
-    expect(readdirSync(dir).sort()).toEqual([`ja.train-${cacheKey(['a', 'c']).slice(0, 16)}.bin`, `ja.valid-${key.slice(0, 16)}.bin`]);
+    expect(readdirSync(dir).sort()).toEqual([
+      `ja.train-${cacheKey(['a', 'c']).slice(0, 16)}.bin`,
+      `ja.valid-${key.slice(0, 16)}.bin`,
+    ]);
     expect(next.hit).toBe(false);
     expect(() => cachedTokenDocs(dir, '../evil', key, compute)).toThrow(/entry name/);
   });
@@ -77,7 +87,13 @@ describe('prepareData and the cache', () => {
     expect(edited.tokenizedTokens).toBeGreaterThan(0);
     expect(edited.tokenizedTokens).toBeLessThanOrEqual(enTokens); // ja and sft came from the cache
     // Another tokenizer (the real LLM-jp-4 one) misses every entry.
-    const real = prepareData({ corpusDir, cacheDir, ...SMALL, tokenizer: 'test/fixtures/tokenizer/llm-jp-tokenizer_ver4.0_alpha1.0.model', only: ['ja'] });
+    const real = prepareData({
+      corpusDir,
+      cacheDir,
+      ...SMALL,
+      tokenizer: 'test/fixtures/tokenizer/llm-jp-tokenizer_ver4.0_alpha1.0.model',
+      only: ['ja'],
+    });
     const ja = real.subCorpora[0]!;
     expect(real.tokenizedTokens).toBe(ja.train.ids.length + ja.valid.ids.length);
   });
