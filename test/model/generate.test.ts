@@ -162,16 +162,14 @@ describe('generate', () => {
 
   it('decodes a batch of equal-length prompts as each alone, each row stopping on its own', async () => {
     const arb = tinyConfig().chain((spec) =>
-      fc
-        .integer({ min: 1, max: 5 })
-        .chain((n) =>
-          fc.record({
-            spec: fc.constant(spec),
-            a: promptArb(spec, n, n),
-            b: promptArb(spec, n, n),
-            stop: fc.nat(vocabOf(spec) - 1),
-          }),
-        ),
+      fc.integer({ min: 1, max: 5 }).chain((n) =>
+        fc.record({
+          spec: fc.constant(spec),
+          a: promptArb(spec, n, n),
+          b: promptArb(spec, n, n),
+          stop: fc.nat(vocabOf(spec) - 1),
+        }),
+      ),
     );
     await fc.assert(
       fc.asyncProperty(arb, async ({ spec, a, b, stop }) => {

@@ -35,12 +35,10 @@ function runCase(backend: Backend<any>, g: Golden, c: 'A' | 'B', kind: string): 
     const out = m.forward(ids, { labels: ids, outputRouterLogits: kind !== 'grad_ce' });
     const routing =
       g.config.model_type === 'qwen3_moe' && kind !== 'grad_ce'
-        ? m
-            .sparseLayers()
-            .map((layer, j) => ({
-              layer,
-              ...routeTopK(out.routerLogits[j]!, g.config.num_experts_per_tok, g.config.norm_topk_prob),
-            }))
+        ? m.sparseLayers().map((layer, j) => ({
+            layer,
+            ...routeTopK(out.routerLogits[j]!, g.config.num_experts_per_tok, g.config.norm_topk_prob),
+          }))
         : [];
     out.loss!.backward();
     const grads = new Map<string, Tensor>();
