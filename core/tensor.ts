@@ -1,44 +1,20 @@
-// The Tensor: a strided view (shape, strides, offset) over backend storage, plus its place in the
-// autograd graph. Methods are one-line delegations to the functional ops in core/ops, named as in
-// PyTorch. Reading values is the only async step (`await t.data()`), so async backends fit.
+// The Tensor: TensorBase (storage view, autograd state, reading values; core/tensor_base.ts) plus the
+// methods, one-line delegations to the functional ops in core/ops, named as in PyTorch (x.add(y),
+// x.sum(-1, true), x.reshape(2, 3)).
 
-import { backward, type BackwardOptions } from './autograd.js';
-import { allocArray, castScalar, isFloating, type DType, type TypedArray } from './dtype.js';
+import { allocArray, castScalar, type DType, type TypedArray } from './dtype.js';
 import type { Backend, Buf } from './kernel_types.js';
-import type { Node } from './op.js';
 import * as ops from './ops/index.js';
-import { contiguousStrides, fmt, isContiguous, sizeOf, type Shape } from './shape.js';
+import { fmt, sizeOf, type Shape } from './shape.js';
+import { TensorBase } from './tensor_base.js';
 
-/** The memory a tensor views: a backend handle of one dtype. Several tensors may share it. */
-export interface Storage {
-  readonly backend: Backend<any>;
-  readonly data: unknown;
-  readonly dtype: DType;
-}
+export type { NestedArray, Storage } from './tensor_base.js';
 
 /** A number is broadcast as a 0-d tensor of the other operand's dtype. */
 export type TensorLike = Tensor | number;
 type Axes = number | readonly number[];
 
-export class Tensor {
-  readonly shape: number[];
-  readonly strides: number[];
-  readonly offset: number;
-  readonly storage: Storage;
-  /** Accumulated gradient (leaves and retainGrad() tensors), filled by backward(). */
-  grad: Tensor | null = null;
-  /** The op application that produced this tensor; null for leaves. */
-  node: Node | null = null;
-  #requiresGrad = false;
-  #retainGrad = false;
-
-  constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
-    this.storage = storage;
-    this.shape = Object.freeze([...shape]) as number[];
-    this.strides = Object.freeze([...(strides ?? contiguousStrides(shape))]) as number[];
-    this.offset = offset;
-  }
-
+export class Tensor extends TensorBase {
   /** Wrap a kernel's output buffer (contiguous, offset 0). */
   static fromBuf(backend: Backend<any>, buf: Buf): Tensor {
     return new Tensor({ backend, data: buf.data, dtype: buf.dtype }, buf.shape);
@@ -52,146 +28,9 @@ export class Tensor {
     return new Tensor({ backend, data: backend.upload(data, dtype), dtype }, shape);
   }
 
-  get dtype(): DType {
-    return this.storage.dtype;
-  }
-
-  get ndim(): number {
-    return this.shape.length;
-  }
-
-  /** The backend's name, e.g. 'cpu'. */
-  get device(): string {
-    return this.storage.backend.name;
-  }
-
-  numel(): number {
-    return sizeOf(this.shape);
-  }
-
-  isContiguous(): boolean {
-    return isContiguous(this.shape, this.strides);
-  }
-
-  // ---- autograd ----
-
-  /** True for graph outputs of differentiable ops on such inputs, and for leaves marked so. */
-  get requiresGrad(): boolean {
-    return this.node !== null || this.#requiresGrad;
-  }
-
-  set requiresGrad(on: boolean) {
-    if (this.node !== null) {
-      throw new Error('requiresGrad: can only be set on a leaf tensor; use .detach() to make one');
-    }
-    if (on && !isFloating(this.dtype)) {
-      throw new Error(`requiresGrad: only floating tensors can require gradients, got ${this.dtype}`);
-    }
-    this.#requiresGrad = on;
-  }
-
-  requiresGrad_(on = true): this {
-    this.requiresGrad = on;
-    return this;
-  }
-
-  get isLeaf(): boolean {
-    return this.node === null;
-  }
-
-  /** Keep this non-leaf's gradient in `.grad` during backward. */
-  retainGrad(): this {
-    this.#retainGrad = true;
-    return this;
-  }
-
-  get retainsGrad(): boolean {
-    return this.#retainGrad || this.node === null;
-  }
-
-  /** Accumulate d(this)/d(leaves) into every leaf's `.grad`; `grad` is required unless this has one element. */
-  backward(grad?: Tensor, opts?: BackwardOptions): void {
-    backward(this, grad, opts);
-  }
-
-  zeroGrad(): void {
-    this.grad = null;
-  }
-
   /** A new leaf sharing this storage, cut from the graph. */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
-  }
-
-  // ---- reading values: the only async step ----
-
-  /** This tensor as a contiguous kernel buffer (no copy when it already is one). */
-  toBuf(): Buf {
-    const { backend, data, dtype } = this.storage;
-    if (this.offset === 0 && this.isContiguous() && backend.length(data) === this.numel()) {
-      return { data, shape: this.shape, dtype };
-    }
-    const strided = { data, shape: this.shape, dtype };
-    const r = backend.kernels.contiguous([strided], { strides: this.strides, offset: this.offset }, { shape: this.shape, dtype });
-    return 'aux' in r ? r.out : r;
-  }
-
-  /** Release a buffer that toBuf() made for this view (a no-op when it is the tensor's own storage). */
-  releaseBuf(buf: Buf): void {
-    if (buf.data !== this.storage.data) this.storage.backend.memory?.dispose(buf.data);
-  }
-
-  /**
-   * Free this tensor's device memory now, on backends that manage it (the GPU); a no-op on the CPU.
-   * The storage is shared by every view of it, which all become unusable.
-   */
-  dispose(): void {
-    this.storage.backend.memory?.dispose(this.storage.data);
-  }
-
-  /** The values, row-major, as a fresh typed array. */
-  async data(): Promise<TypedArray> {
-    const buf = this.toBuf();
-    try {
-      return await this.storage.backend.read(buf);
-    } finally {
-      this.releaseBuf(buf);
-    }
-  }
-
-  /** The values synchronously, where the backend can (the CPU backend always can). */
-  dataSync(): TypedArray {
-    const b = this.storage.backend;
-    if (!b.readSync) throw new Error(`dataSync: backend '${b.name}' reads asynchronously; use await t.data()`);
-    const buf = this.toBuf();
-    try {
-      return b.readSync(buf);
-    } finally {
-      this.releaseBuf(buf);
-    }
-  }
-
-  async item(): Promise<number> {
-    return itemOf(this, await this.data());
-  }
-
-  itemSync(): number {
-    return itemOf(this, this.dataSync());
-  }
-
-  /** Nested arrays (a number for a 0-d tensor). */
-  async toArray(): Promise<NestedArray> {
-    return nest(Array.from(await this.data()), this.shape);
-  }
-
-  toArraySync(): NestedArray {
-    return nest(Array.from(this.dataSync()), this.shape);
-  }
-
-  toString(): string {
-    const b = this.storage.backend;
-    const values = b.readSync ? JSON.stringify(this.toArraySync()) : '…';
-    return `tensor(${values}, shape=${fmt(this.shape)}, dtype=${this.dtype}, device=${b.name})`;
   }
 
   // ---- dtype ----
@@ -433,25 +272,11 @@ export class Tensor {
   }
 }
 
-export type NestedArray = number | NestedArray[];
-
 /** `reshape(2, 3)` and `reshape([2, 3])` both work, as in PyTorch. */
 type ShapeArgs = number[] | [readonly number[]];
 
 function shapeArgs(args: ShapeArgs): number[] {
   return args.length === 1 && Array.isArray(args[0]) ? [...args[0]] : (args as number[]);
-}
-
-function itemOf(t: Tensor, data: TypedArray): number {
-  if (data.length !== 1) throw new Error(`item: expected a tensor with one element, got shape ${fmt(t.shape)}`);
-  return data[0];
-}
-
-function nest(flat: number[], shape: Shape): NestedArray {
-  if (shape.length === 0) return flat[0];
-  const [n, ...rest] = shape;
-  const step = sizeOf(rest);
-  return Array.from({ length: n! }, (_, i) => nest(flat.slice(i * step, (i + 1) * step), rest));
 }
 
 /** A 0-d tensor holding `v` — how numbers enter binary ops. */
