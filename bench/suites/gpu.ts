@@ -22,7 +22,7 @@ import {
 import { createModel } from '../../model/causal_lm.js';
 import { countParams } from '../../model/param_count.js';
 import { preset } from '../../model/presets.js';
-import { params, step, type Dims } from './layer.js';
+import { params, step, type Dims } from './decoder_block.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 /** Build `make` on both backends: time the GPU closure, with the CPU closure as its reference. */
