@@ -10,7 +10,8 @@ import { noGrad } from '../grad_mode.js';
 import type { Backend } from '../kernel_types.js';
 import { Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
-import { assertValuesClose, buildInput, countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
+import { assertValuesClose, buildInput, countRun, fcParams, type OpCase } from './check_op.js';
+import type { Tolerance } from './tolerance.js';
 
 export interface CheckBackendSpec<A> {
   name: string;

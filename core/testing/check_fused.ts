@@ -6,7 +6,8 @@ import { noGrad } from '../grad_mode.js';
 import { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../creation.js';
-import { assertValuesClose, buildInput, countRun, fcParams, type OpCase, type Tolerance } from './check_op.js';
+import { assertValuesClose, buildInput, countRun, fcParams, type OpCase } from './check_op.js';
+import { DEFAULT_TOL, type Tolerance } from './tolerance.js';
 
 export interface CheckFusedSpec<A> {
   name: string;
@@ -20,17 +21,12 @@ export interface CheckFusedSpec<A> {
   numRuns?: number;
 }
 
-const DEFAULT_TOL: Record<'float32' | 'float64', Tolerance> = {
-  float32: { atol: 1e-5, rtol: 1e-4 },
-  float64: { atol: 1e-10, rtol: 1e-9 },
-};
-
 export function checkFused<A>(spec: CheckFusedSpec<A>): void {
   fc.assert(
     fc.property(spec.cases, (c) => {
       countRun();
       for (const dtype of spec.dtypes ?? ['float32', 'float64']) {
-        const tol = spec.tol?.[dtype] ?? DEFAULT_TOL[dtype];
+        const tol = spec.tol?.[dtype] ?? DEFAULT_TOL.composition[dtype];
         const wantGrad = spec.grad ?? true;
         const make = () => c.inputs.map((s) => buildInput(s, dtype, wantGrad));
         const xf = make();

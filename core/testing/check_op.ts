@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { build, roundTo, type TensorSpec } from './arbitraries.js';
 import { gradcheck, type GradcheckOptions } from './gradcheck.js';
 import type { NDArray } from './ndarray.js';
+import { DEFAULT_TOL, type Tolerance } from './tolerance.js';
 
 /**
  * One input of a case: a tensor spec and its kind — 'float' data (differentiable, the default), a
@@ -20,11 +21,6 @@ export interface InputSpec extends TensorSpec {
 export interface OpCase<A> {
   inputs: InputSpec[];
   attrs: A;
-}
-
-export interface Tolerance {
-  atol: number;
-  rtol: number;
 }
 
 export interface CheckOpSpec<A> {
@@ -42,11 +38,6 @@ export interface CheckOpSpec<A> {
   forwardTol?: Partial<Record<'float32' | 'float64', Tolerance>>;
   gradTol?: GradcheckOptions;
 }
-
-const DEFAULT_TOL: Record<'float32' | 'float64', Tolerance> = {
-  float32: { atol: 1e-5, rtol: 1e-4 },
-  float64: { atol: 1e-12, rtol: 1e-10 },
-};
 
 let runs = 0;
 
@@ -123,7 +114,7 @@ function checkForward<A>(spec: CheckOpSpec<A>, c: OpCase<A>, dtype: 'float32' | 
   }));
   const expected = spec.reference!(refInputs, c.attrs);
   const actual = spec.fn(xs, c.attrs);
-  assertClose(actual, expected, spec.forwardTol?.[dtype] ?? DEFAULT_TOL[dtype], `${spec.name} (${dtype} forward)`);
+  assertClose(actual, expected, spec.forwardTol?.[dtype] ?? DEFAULT_TOL.formula[dtype], `${spec.name} (${dtype} forward)`);
 }
 
 /** Compare a tensor with a reference array: same shape, each value within tolerance (NaN matches NaN, ±∞ exactly). */

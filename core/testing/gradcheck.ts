@@ -8,11 +8,12 @@ import { Generator } from '../random.js';
 import { fmt, shapesEqual } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { tensor } from '../creation.js';
+import { DEFAULT_TOL } from './tolerance.js';
 
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
-  /** Pass when |analytic − numeric| ≤ atol + rtol·|numeric| (defaults 1e-5 and 1e-4). */
+  /** Pass when |analytic − numeric| ≤ atol + rtol·|numeric| (defaults: DEFAULT_TOL.finiteDifference). */
   atol?: number;
   rtol?: number;
   /** Seed of the random cotangent (default 0). */
@@ -36,7 +37,8 @@ export function gradcheck(
   inputs: readonly Tensor[],
   opts: GradcheckOptions = {},
 ): GradcheckResult {
-  const { eps = 1e-6, atol = 1e-5, rtol = 1e-4, seed = 0, name = 'gradcheck' } = opts;
+  const fd = DEFAULT_TOL.finiteDifference.float64;
+  const { eps = 1e-6, atol = fd.atol, rtol = fd.rtol, seed = 0, name = 'gradcheck' } = opts;
   const wrt = inputs.flatMap((x, i) => (x.requiresGrad ? [i] : []));
   if (wrt.length === 0) throw new Error(`${name}: no input requires grad`);
   for (const i of wrt) checkInput(name, inputs[i], i);

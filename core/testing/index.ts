@@ -6,5 +6,6 @@ export * from './check_backend.js';
 export * from './check_fused.js';
 export * from './check_op.js';
 export * from './gradcheck.js';
+export * from './tolerance.js';
 export * as ndarray from './ndarray.js';
 export type { NDArray } from './ndarray.js';
