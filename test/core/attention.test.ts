@@ -85,7 +85,7 @@ const reference = ([q, k, v, mask]: Tensor[], d: Dims) =>
  */
 const FLASH_TOL = { float32: { atol: 3e-5, rtol: 2e-4 } };
 
-describe('flash attention = materialised reference', () => {
+describe('attention: flash = materialised reference', () => {
   for (const kernels of ['wasm', 'ts'] satisfies CpuKernels[]) {
     it(`one thread: forward and dq, dk, dv across several blocks (Tq, Tk up to 80; ${kernels} kernels)`, () => {
       setCpuKernels(kernels);
@@ -125,7 +125,7 @@ describe('flash attention = materialised reference', () => {
   });
 });
 
-describe('attention laws', () => {
+describe('attention: laws', () => {
   it('causality: changing a later key or value leaves earlier outputs unchanged', () => {
     checkProperty(fc.record({ T: fc.integer({ min: 2, max: 70 }), t: fc.nat(), seed: fc.nat(1000) }), ({ T, t, seed }) => {
       const cut = 1 + (t % (T - 1));

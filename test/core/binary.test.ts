@@ -1,8 +1,9 @@
-// Binary elementwise ops with NumPy broadcasting, comparisons, where and maskedFill: forward against
-// an independent broadcasting reference, gradients (including the un-broadcast sum) by finite differences.
+// Binary arithmetic (add, sub, mul, div, pow, maximum, minimum) with NumPy broadcasting: forward against an
+// independent broadcasting reference, gradients (including the un-broadcast sum) by finite differences;
+// dtype rules and errors. (Comparisons, logic, where and maskedFill are in compare.test.ts.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskedFill, tensor, where, zeros, type Tensor } from '../../core/index.js';
+import { tensor, zeros, type Tensor } from '../../core/index.js';
 import { broadcastShapes, checkOp, ndarray, tensorSpec, toND, type ValueOptions } from '../../core/testing/index.js';
 
 interface BinaryCase {
@@ -34,7 +35,7 @@ function pairCases(a: ValueOptions = {}, b: ValueOptions = {}, separated = false
   return cases.filter(({ inputs: [x, y] }) => ndarray.zip([toND(x), toND(y)], apart).data.every((ok) => ok === 1));
 }
 
-describe('binary ops: broadcast forward = reference, backward = finite differences', () => {
+describe('binary: broadcast forward = reference, backward = finite differences', () => {
   for (const c of CASES) {
     it(c.name, () => {
       checkOp({
@@ -72,76 +73,7 @@ describe('binary ops: broadcast forward = reference, backward = finite differenc
   });
 });
 
-describe('comparisons, where, maskedFill', () => {
-  const CMP: [string, (a: Tensor, b: Tensor) => Tensor, (a: number, b: number) => boolean][] = [
-    ['eq', (a, b) => a.eq(b), (a, b) => a === b],
-    ['ne', (a, b) => a.ne(b), (a, b) => a !== b],
-    ['lt', (a, b) => a.lt(b), (a, b) => a < b],
-    ['le', (a, b) => a.le(b), (a, b) => a <= b],
-    ['gt', (a, b) => a.gt(b), (a, b) => a > b],
-    ['ge', (a, b) => a.ge(b), (a, b) => a >= b],
-  ];
-  for (const [name, fn, ref] of CMP) {
-    it(`${name} gives bool with broadcasting`, () => {
-      // Small integers so that equal values actually occur.
-      checkOp({
-        name,
-        cases: pairCases({ integer: true, min: -2, max: 2 }, { integer: true, min: -2, max: 2 }),
-        fn: ([a, b]) => fn(a, b).to(a.dtype),
-        reference: ([a, b]) => ndarray.zip([a, b], (x, y) => (ref(x, y) ? 1 : 0)),
-        grad: false,
-      });
-      expect(fn(tensor([1]), tensor([2])).dtype).toBe('bool');
-    });
-  }
-
-  it('where: forward picks per element, gradients go to the chosen branch only', () => {
-    const cases = broadcastShapes(3, { maxRank: 3 }).chain(([sc, sa, sb]) =>
-      fc.tuple(tensorSpec(sc, { integer: true, min: 0, max: 1 }), tensorSpec(sa), tensorSpec(sb)).map(([c, a, b]) => ({
-        inputs: [{ ...c, kind: 'bool' as const }, a, b],
-        attrs: {},
-      })),
-    );
-    checkOp({
-      name: 'where',
-      cases,
-      fn: ([c, a, b]) => where(c, a, b),
-      reference: ([c, a, b]) => ndarray.zip([c, a, b], (cv, av, bv) => (cv ? av : bv)),
-    });
-  });
-
-  it('maskedFill fills where the (broadcast) mask is true and passes the gradient elsewhere', () => {
-    const x = tensor(
-      [
-        [1, 2],
-        [3, 4],
-      ],
-      { dtype: 'float64', requiresGrad: true },
-    );
-    const m = tensor([true, false]);
-    const y = maskedFill(x, m, -5);
-    expect(y.toArraySync()).toEqual([
-      [-5, 2],
-      [-5, 4],
-    ]);
-    y.sum().backward();
-    expect(x.grad!.toArraySync()).toEqual([
-      [0, 1],
-      [0, 1],
-    ]);
-  });
-
-  it('logical ops on bool tensors', () => {
-    const a = tensor([true, true, false, false]);
-    const b = tensor([true, false, true, false]);
-    expect(Array.from(a.logicalAnd(b).dataSync())).toEqual([1, 0, 0, 0]);
-    expect(Array.from(a.logicalOr(b).dataSync())).toEqual([1, 1, 1, 0]);
-    expect(Array.from(a.logicalNot().dataSync())).toEqual([0, 0, 1, 1]);
-    expect(() => tensor([1]).logicalNot()).toThrow(/logicalNot: expects bool tensors, got float32/);
-  });
-});
-
-describe('dtype rules and errors', () => {
+describe('binary: dtype rules and errors', () => {
   it('int32 arithmetic stays int32; true division needs floats', () => {
     const i = tensor([7, -7], { dtype: 'int32' });
     expect(i.add(1).dtype).toBe('int32');
@@ -155,7 +87,6 @@ describe('dtype rules and errors', () => {
       /add: dtype mismatch: float32 and float64/,
     );
     expect(() => zeros([2, 3]).mul(zeros([4]))).toThrow('mul: shapes [2,3] and [4] cannot be broadcast together');
-    expect(() => where(tensor([1, 0]), tensor([1, 2]), tensor([3, 4]))).toThrow(/where: condition must be bool, got float32/);
     expect(() => tensor([true]).add(tensor([true]))).toThrow(/add: expects a numeric tensor, got bool/);
   });
 });

@@ -1,8 +1,8 @@
-// Integer indexing: gather/scatterAdd, indexSelect/indexAdd, embedding, oneHot, and tril/triu.
+// Integer indexing: gather/scatterAdd, indexSelect/indexAdd, embedding and oneHot.
 // Forward against plain index loops; gradients (each the adjoint scatter/gather) by finite differences.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { embedding, oneHot, tensor, tril, triu, zeros } from '../../core/index.js';
+import { embedding, oneHot, tensor, zeros } from '../../core/index.js';
 import { axis, checkOp, ndarray, shape, tensorSpec, type NDArray } from '../../core/testing/index.js';
 
 const { multiIndex, at, flatIndex } = ndarray;
@@ -165,25 +165,5 @@ describe('indexSelect / indexAdd / embedding', () => {
     ]);
     expect(oneHot(tensor([1], { dtype: 'int32' }), 2, { dtype: 'float32' }).dtype).toBe('float32');
     expect(() => oneHot(tensor([3], { dtype: 'int32' }), 3)).toThrow(/index 3 is out of range for an axis of size 3/);
-  });
-});
-
-describe('tril / triu', () => {
-  it('keep one triangle of the last two axes (any diagonal offset), gradient only there', () => {
-    const cases = shape({ minRank: 2, maxRank: 3 }).chain((s) =>
-      fc
-        .tuple(tensorSpec(s), fc.integer({ min: -3, max: 3 }), fc.boolean())
-        .map(([x, k, lower]) => ({ inputs: [x], attrs: { k, lower } })),
-    );
-    checkOp({
-      name: 'tril/triu',
-      cases,
-      fn: ([x], { k, lower }) => (lower ? tril(x, k) : triu(x, k)),
-      reference: ([x], { k, lower }) => {
-        const r = x.shape.length;
-        return ndarray.map(x, (v, idx) => ((lower ? idx[r - 1] - idx[r - 2] <= k : idx[r - 1] - idx[r - 2] >= k) ? v : 0));
-      },
-    });
-    expect(() => tril(zeros([3]))).toThrow('tril: expects at least 2 dimensions, got [3]');
   });
 });

@@ -1,9 +1,9 @@
-// matmul with batch broadcasting (2-D to 4-D, and 1-D vectors), transposed operands without copies,
-// and linear with HF's [out, in] weights: forward against a plain triple loop, gradients by finite
-// differences, and the law (AB)ᵀ = BᵀAᵀ.
+// matmul with batch broadcasting (2-D to 4-D, and 1-D vectors) and transposed operands without copies:
+// forward against a plain triple loop, gradients by finite differences, the law (AB)ᵀ = BᵀAᵀ, and errors.
+// (linear, the fused x·wᵀ + b, is in linear.test.ts.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { linear, matmul, randn, tensor, zeros } from '../../core/index.js';
+import { matmul, randn, tensor, zeros } from '../../core/index.js';
 import { broadcastShapes, checkOp, checkProperty, ndarray, tensorSpec, type NDArray } from '../../core/testing/index.js';
 
 const { multiIndex, at } = ndarray;
@@ -77,33 +77,7 @@ describe('matmul', () => {
     expect(y.node!.attrs).toEqual({ transA: false, transB: true });
     expect(y.node!.inputs!.b.storage).toBe(wt.storage);
   });
-});
 
-describe('linear', () => {
-  it('y = x·wᵀ + b for [..., in] inputs, HF [out, in] weights', () => {
-    const cases = fc
-      .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }), dims, fc.boolean())
-      .chain(([lead, [I, O]]) =>
-        fc.tuple(tensorSpec([...lead, I]), tensorSpec([O, I]), tensorSpec([O])).map((inputs) => ({ inputs, attrs: {} })),
-      );
-    checkOp({
-      name: 'linear',
-      cases,
-      fn: ([x, w, b]) => linear(x, w, b),
-      reference: ([x, w, b]) => {
-        const wt = ndarray.permute(w, [1, 0]);
-        return ndarray.zip([refMatmul(x, wt), b], (u, v) => u + v);
-      },
-    });
-  });
-
-  it('rejects weights of the wrong shape with a message naming both', () => {
-    expect(() => linear(zeros([2, 3]), zeros([4, 5]))).toThrow('linear: x is [2,3] and w is [4,5]; expected w [out, 3]');
-    expect(() => linear(zeros([2, 3]), zeros([4, 3]), zeros([5]))).toThrow('linear: bias is [5], expected [4]');
-  });
-});
-
-describe('laws and errors', () => {
   it('(AB)ᵀ = BᵀAᵀ', () => {
     checkProperty(
       fc

@@ -66,7 +66,7 @@ const CASES: ReduceCase[] = [
   },
 ];
 
-describe('reductions: forward = plain loops, backward = finite differences', () => {
+describe('reduce: forward = plain loops, backward = finite differences', () => {
   for (const c of CASES) {
     it(c.name, () => {
       checkOp({
@@ -134,7 +134,7 @@ describe('reductions: forward = plain loops, backward = finite differences', () 
   });
 });
 
-describe('reductions: extremes and special values', () => {
+describe('reduce: extremes and special values', () => {
   it('logsumexp is stable for huge inputs and gives −∞ for a row of −∞', () => {
     const x = tensor(
       [
@@ -186,7 +186,7 @@ describe('reductions: extremes and special values', () => {
   });
 });
 
-describe('laws', () => {
+describe('reduce: laws', () => {
   it('the sum over all axes equals the chain of per-axis sums, in any axis order', () => {
     checkProperty(
       shape({ minRank: 1, maxRank: 4 }).chain((s) =>

@@ -170,7 +170,7 @@ describe('views: forward by index arithmetic, gradients by finite differences', 
   });
 });
 
-describe('views share storage and never copy', () => {
+describe('views: share storage and never copy', () => {
   it('permute / transpose / reshape / expand / narrow / squeeze / unsqueeze keep the storage', () => {
     const x = zeros([2, 3, 4]);
     for (const v of [
@@ -195,7 +195,7 @@ describe('views share storage and never copy', () => {
   });
 });
 
-describe('laws', () => {
+describe('views: laws', () => {
   it('reshape ∘ reshape⁻¹ = id (bit-exact, any layout)', () => {
     checkProperty(
       reshapePair.chain(([from, to]) => tensorSpec(from).map((x) => ({ x, to }))),
@@ -234,7 +234,7 @@ describe('laws', () => {
   });
 });
 
-describe('errors name the op and the shapes', () => {
+describe('views: errors name the op and the shapes', () => {
   it('bad reshape, permute, expand, narrow and axes', () => {
     const x = zeros([2, 3]);
     expect(() => x.reshape(4, 2)).toThrow('reshape: cannot view [2,3] (6 elements) as [4,2]');

@@ -1,46 +1,11 @@
-// The fused cross-entropy equals its composition (forward and gradient, every reduction, ignored
-// targets) and finite differences; the fused AdamW update equals the same rule written in ops.
+// The fused AdamW update (in place, one pass per parameter) equals the same rule written in ops, in
+// float32 and float64; views and mismatched optimizer state are refused with a clear error.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adamwReference, adamwUpdate_, crossEntropy, crossEntropyReference, randn, tensor, zeros } from '../../core/index.js';
-import { checkFused, checkOp, checkProperty, shape, tensorSpec } from '../../core/testing/index.js';
+import { adamwReference, adamwUpdate_, randn, zeros } from '../../core/index.js';
+import { checkProperty, shape } from '../../core/testing/index.js';
 
-const ceCases = fc.tuple(shape({ minRank: 0, maxRank: 2, maxDim: 3 }), fc.integer({ min: 1, max: 9 })).chain(([lead, C]) =>
-  fc
-    .tuple(
-      tensorSpec([...lead, C], { min: -8, max: 8 }),
-      tensorSpec(lead, { integer: true, min: -1, max: C - 1 }),
-      fc.constantFrom<'mean' | 'sum' | 'none'>('mean', 'sum', 'none'),
-    )
-    .filter(([, t, reduction]) => reduction !== 'mean' || t.values.some((v) => v !== -1))
-    .map(([logits, t, reduction]) => ({
-      inputs: [logits, { ...t, values: t.values.map((v) => (v === -1 ? -100 : v)), kind: 'int32' as const }],
-      attrs: { reduction },
-    })),
-);
-
-describe('fused crossEntropy', () => {
-  it('= logSoftmax/gather/masked-mean composition, forward and gradient', () => {
-    checkFused({
-      name: 'crossEntropy',
-      cases: ceCases,
-      fused: ([l, t], { reduction }) => crossEntropy(l, t, { reduction }),
-      reference: ([l, t], { reduction }) => crossEntropyReference(l, t, { reduction }),
-    });
-  });
-
-  it('gradient = finite differences', () => {
-    checkOp({ name: 'crossEntropy', cases: ceCases, fn: ([l, t], { reduction }) => crossEntropy(l, t, { reduction }) });
-  });
-
-  it('stays finite for logits far beyond exp range', () => {
-    const l = tensor([[1e4, 0, -1e4]], { dtype: 'float32' });
-    expect(crossEntropy(l, tensor([0], { dtype: 'int32' })).itemSync()).toBe(0);
-    expect(crossEntropy(l, tensor([1], { dtype: 'int32' })).itemSync()).toBe(1e4);
-  });
-});
-
-describe('fused AdamW', () => {
+describe('adamw', () => {
   const cases = fc.record({
     shape: shape({ minRank: 1, maxRank: 2, maxDim: 5 }),
     lr: fc.constantFrom(1e-3, 3e-4, 0.1),
