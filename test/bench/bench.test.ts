@@ -30,7 +30,10 @@ describe('bench harness', () => {
       expect(row.speedup).toBeGreaterThan(0); // every matmul case is timed against the plain loop
     }
     const attention = JSON.parse(readFileSync(join(out, 'attention.json'), 'utf8'));
-    for (const row of attention.rows) expect(row.peakBytes).toBeGreaterThanOrEqual(0);
+    // Peak memory is recorded (Linux) as a whole number of bytes, clamped at 0: freed pages may be reused, so no
+    // lower bound holds, and what is checked is that every row recorded one (a ">= 0" passed for any number).
+    expect(attention.rows.length).toBeGreaterThan(0);
+    for (const row of attention.rows) expect(row.peakBytes, row.label).toSatisfy(Number.isInteger);
     expect(results.layer![0]!.tokens).toBeGreaterThan(0);
     expect(results.train_step!.map((r) => r.tokens)).toEqual([8, 8]);
     const long = results.long_context!;
@@ -39,7 +42,7 @@ describe('bench harness', () => {
       expect.stringMatching(/^prefill /),
       expect.stringMatching(/^decode /),
     ]);
-    expect(long[0]!.peakBytes).toBeGreaterThanOrEqual(0); // time and peak memory of the long forward
+    expect(long[0]!.peakBytes).toSatisfy(Number.isInteger); // time and peak memory of the long forward
   });
 
   it('runs the GPU cases with --backend gpu, each against the CPU backend in the same run', async () => {
