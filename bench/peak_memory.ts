@@ -8,8 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setNumThreads } from '../kernels/cpu/threads/pool.js';
-import { setCpuKernels } from '../kernels/cpu/wasm/runtime.js';
+import { setCpuKernels, setNumThreads } from '../core/backend.js';
 import { SUITES } from './suites/index.js';
 import type { SuiteOptions } from './suites/types.js';
 

@@ -1,10 +1,12 @@
 // Which backend new tensors are created on. Backends are plain objects passed in explicitly —
 // nothing registers itself by being imported. The CPU backend is the default and always present;
 // `selectBackend` makes the GPU backend (gpu.js, loaded only when asked for) from a name and mode,
-// or from LLMJP4_BACKEND / LLMJP4_GPU_MODE.
+// or from LLMJP4_BACKEND / LLMJP4_GPU_MODE. The CPU backend's own settings (threads, ts/wasm kernels)
+// keep their core names here as thin functions over `cpu.settings`.
 
 import { cpu } from '../kernels/cpu/index.js';
 import type { Backend } from './kernel_types.js';
+import type { CpuKernels } from '../kernels/cpu/settings.js';
 
 let current: Backend<any> = cpu;
 
@@ -28,7 +30,7 @@ export function withBackend<T>(backend: Backend<any>, fn: () => T): T {
   }
 }
 
-export { cpu };
+export { cpu, type CpuKernels };
 
 export type BackendName = 'cpu' | 'gpu';
 export type GpuModeName = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu' | 'auto';
@@ -52,12 +54,27 @@ export async function selectBackend(opts: { backend?: string; mode?: string } = 
   return createGpuBackend({ mode: mode as GpuModeName });
 }
 
-/** Threads the CPU kernels use (the caller included): LLMJP4_THREADS, else every core; setNumThreads(1) = single-threaded. */
-export { getNumThreads, setNumThreads } from '../kernels/cpu/threads/pool.js';
+/**
+ * Threads the CPU kernels use (the caller included): LLMJP4_THREADS, else every core; setNumThreads(1) =
+ * single-threaded. The CPU backend's `settings.threads`, under the names core has always exported.
+ */
+export function getNumThreads(): number {
+  return cpu.settings.threads;
+}
+
+export function setNumThreads(n: number): void {
+  cpu.settings.threads = n;
+}
 
 /**
  * Which float32 matmul/linear/attention kernels the CPU backend runs: 'wasm' (WebAssembly SIMD, the
  * default wherever it validates) or 'ts' (TypeScript); LLMJP4_CPU_KERNELS=ts|wasm sets the default.
- * Float64 always runs the TypeScript kernels.
+ * Float64 always runs the TypeScript kernels. The CPU backend's `settings.kernels`.
  */
-export { getCpuKernels, setCpuKernels, type CpuKernels } from '../kernels/cpu/wasm/runtime.js';
+export function getCpuKernels(): CpuKernels {
+  return cpu.settings.kernels;
+}
+
+export function setCpuKernels(kernels: CpuKernels): void {
+  cpu.settings.kernels = kernels;
+}

@@ -185,4 +185,6 @@ export interface Backend<H = unknown> {
   memory?: BackendMemory<H>;
   /** Resolves once every kernel issued so far has finished (for timing an asynchronous backend). */
   sync?(): Promise<void>;
+  /** Run-time settings the backend offers, typed on the backend itself (cpu: threads and ts/wasm kernels). */
+  readonly settings?: object;
 }

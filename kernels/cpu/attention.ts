@@ -12,6 +12,7 @@ import { accumulateRows, rowDots } from './attention_tiles.js';
 import { allocArray } from '../../core/dtype.js';
 import { allocShared, asShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import { defineJob } from './threads/tasks.js';
 import { wasmAttentionForward } from './wasm/attention.js';
 import { useWasm } from './wasm/runtime.js';
 
@@ -74,6 +75,8 @@ export function attentionForwardTask(a: AttnForwardArgs, task: number): void {
   }
 }
 
+export const attentionForwardJob = defineJob(import.meta.url, 'attentionForwardTask', attentionForwardTask);
+
 /** Work (B·NH·Tq·Tk·HS) from which blocks are spread across threads; exported so tests can force it. */
 export const attentionTuning = { threadedMin: 1 << 20 };
 
@@ -105,7 +108,7 @@ export const attention: Kernel<TypedArray, KernelAttrs['attention']> = (inputs, 
     qBlocks,
   };
   const tasks = B * NH * qBlocks;
-  if (threaded) parallelFor('attentionForward', args, tasks);
+  if (threaded) parallelFor(attentionForwardJob, args, tasks);
   else for (let t = 0; t < tasks; t++) attentionForwardTask(args, t);
   return {
     out: { data: args.out, shape: spec.shape, dtype: spec.dtype },

@@ -13,6 +13,7 @@ import { attentionTuning } from './attention.js';
 import { accumulateRows, rowDots } from './attention_tiles.js';
 import { allocShared, asShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import { defineJob } from './threads/tasks.js';
 import { wasmAttentionBackward } from './wasm/attention_backward.js';
 import { useWasm } from './wasm/runtime.js';
 
@@ -96,6 +97,8 @@ export function attentionDkDvTask(a: AttnBackwardArgs, task: number): void {
   }
 }
 
+export const attentionDkDvJob = defineJob(import.meta.url, 'attentionDkDvTask', attentionDkDvTask);
+
 /** Pass 2, one task per (batch, head, query block): dQ = scale · Σ_keys dS·K. */
 export function attentionDqTask(a: AttnBackwardArgs, task: number): void {
   const { NH, KVH, Tq, Tk, HS } = a;
@@ -118,6 +121,8 @@ export function attentionDqTask(a: AttnBackwardArgs, task: number): void {
   const at = ((b * NH + h) * Tq + i0) * HS;
   for (let i = 0; i < rows * HS; i++) a.grads[at + i] = dQ[i] * a.scale;
 }
+
+export const attentionDqJob = defineJob(import.meta.url, 'attentionDqTask', attentionDqTask);
 
 export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackward']> = (
   inputs,
@@ -160,12 +165,12 @@ export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackwar
     kBlocks: Math.ceil(Tk / BC),
   };
   const passes = [
-    ['attentionDkDv', attentionDkDvTask, B * KVH * args.kBlocks],
-    ['attentionDq', attentionDqTask, B * NH * args.qBlocks],
+    [attentionDkDvJob, B * KVH * args.kBlocks],
+    [attentionDqJob, B * NH * args.qBlocks],
   ] as const;
-  for (const [job, task, count] of passes) {
+  for (const [job, count] of passes) {
     if (threaded) parallelFor(job, args, count);
-    else for (let t = 0; t < count; t++) task(args, t);
+    else for (let t = 0; t < count; t++) job.run(args, t, 0);
   }
   return { data: args.grads, shape: spec.shape, dtype: spec.dtype };
 };

@@ -6,6 +6,7 @@
 
 import type { TypedArray } from '../../core/dtype.js';
 import { gelu, sigmoid } from './math.js';
+import { defineJob } from './threads/tasks.js';
 
 export const MR = 4;
 export const NR = 4;
@@ -99,6 +100,8 @@ export function gemmTask(g: GemmArgs, task: number): void {
   }
   if (g.bias !== null || g.residual !== null || g.activation !== 0) epilogue(g, cTile, mc, nc, j0);
 }
+
+export const gemmJob = defineJob(import.meta.url, 'gemmTask', gemmTask);
 
 /**
  * Pack a block into slivers of `width` (MR rows of A, or NR columns of B) laid out depth-first:
@@ -259,6 +262,8 @@ export function gemvTask(g: GemmArgs, task: number): void {
   }
   if (g.bias !== null || g.residual !== null || g.activation !== 0) epilogue(g, cTile, M, nc, j0);
 }
+
+export const gemvJob = defineJob(import.meta.url, 'gemvTask', gemvTask);
 
 let gemvRow = new Float64Array(GEMV_COLS);
 

@@ -10,6 +10,7 @@ import { ACTIVATIONS, tileSize } from './gemm.js';
 import { gemm, NO_EPILOGUE } from './matmul.js';
 import { isShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
+import { defineJob } from './threads/tasks.js';
 import { GEMM_THREAD_BYTES, WASM_MC, WASM_NC, wasmGemmTask, type WasmGemmArgs } from './wasm/gemm.js';
 import { MR as WASM_MR } from './wasm/gemm_kernel.js';
 import { countWasmCall, reserveBytes, useWasm, wasmHandle } from './wasm/runtime.js';
@@ -38,6 +39,8 @@ export function wasmGemmGroupTask(g: GroupArgs, task: number, thread: number): v
   }
   wasmGemmTask(g.parts[lo]!, task - g.starts[lo]!, thread);
 }
+
+export const wasmGemmGroupJob = defineJob(import.meta.url, 'wasmGemmGroupTask', wasmGemmGroupTask);
 
 export function gemmGroup(items: readonly GroupItem[]): void {
   const threads = getNumThreads();
@@ -94,5 +97,5 @@ export function gemmGroup(items: readonly GroupItem[]): void {
     total += part.mTiles * part.nTiles;
     parts.push(part);
   });
-  if (total > 0) parallelFor('wasmGemmGroup', { parts, starts } satisfies GroupArgs, total);
+  if (total > 0) parallelFor(wasmGemmGroupJob, { parts, starts } satisfies GroupArgs, total);
 }

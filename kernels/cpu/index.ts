@@ -15,6 +15,7 @@ import { moeBackward } from './moe_backward.js';
 import { rmsNorm, rmsNormBackward } from './norm.js';
 import { rope } from './rope.js';
 import { asShared, SHARED_MIN } from './shared.js';
+import { cpuSettings } from './settings.js';
 import { swiglu, swigluBackward } from './swiglu.js';
 import * as red from './reduce.js';
 
@@ -94,4 +95,6 @@ export const cpu = {
   read: async (buf) => buf.data.slice(),
   readSync: (buf) => buf.data.slice(),
   length: (data: TypedArray) => data.length,
+  // Thread count and ts/wasm kernels (core's getNumThreads/setCpuKernels & co. go through these).
+  settings: cpuSettings,
 } satisfies Backend<TypedArray>;

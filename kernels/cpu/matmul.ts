@@ -8,10 +8,10 @@
 import { allocArray, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
-import { ACTIVATIONS, GEMV_COLS, gemmTask, gemvTask, MR, tileSize, type GemmArgs } from './gemm.js';
+import { ACTIVATIONS, GEMV_COLS, gemmJob, gemvJob, MR, tileSize, type GemmArgs } from './gemm.js';
 import { allocFor, allocShared, asShared, isShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
-import { GEMM_THREAD_BYTES, WASM_MC, WASM_NC, wasmGemmTask, type WasmGemmArgs } from './wasm/gemm.js';
+import { GEMM_THREAD_BYTES, WASM_MC, WASM_NC, wasmGemmJob, type WasmGemmArgs } from './wasm/gemm.js';
 import { MR as WASM_MR } from './wasm/gemm_kernel.js';
 import { countWasmCall, reserveBytes, useWasm, wasmHandle } from './wasm/runtime.js';
 
@@ -152,14 +152,14 @@ export function gemm(
   if (wasm) {
     countWasmCall('matmul');
     const wargs: WasmGemmArgs = { ...args, wasm: wasmHandle() };
-    if (threaded) parallelFor('wasmGemm', wargs, tasks);
-    else for (let t = 0; t < tasks; t++) wasmGemmTask(wargs, t, 0);
+    if (threaded) parallelFor(wasmGemmJob, wargs, tasks);
+    else for (let t = 0; t < tasks; t++) wasmGemmJob.run(wargs, t, 0);
     if (into && c !== into) into.set(c);
     return { c: into ?? c, pre };
   }
-  const [job, task] = vector ? (['gemv', gemvTask] as const) : (['gemm', gemmTask] as const);
+  const job = vector ? gemvJob : gemmJob;
   if (threaded) parallelFor(job, args, tasks);
-  else for (let t = 0; t < tasks; t++) task(args, t);
+  else for (let t = 0; t < tasks; t++) job.run(args, t, 0);
   if (into && c !== into) into.set(c);
   return { c: into ?? c, pre };
 }

@@ -12,7 +12,7 @@ import { sigmoid } from './math.js';
 import type { MoePlan } from './moe_plan.js';
 import { allocFor, asShared, isShared } from './shared.js';
 import { getNumThreads, parallelFor } from './threads/pool.js';
-import type { TaskName } from './threads/tasks.js';
+import { defineJob, type Job } from './threads/tasks.js';
 
 /** Values per task: enough to outweigh a task's claim, few enough to balance two threads. */
 const TASK_VALUES = 65536;
@@ -32,6 +32,8 @@ export function moeGatherTask(g: GatherArgs, task: number): void {
   for (let r = task * g.per; r < end; r++) g.xs.set(g.x.subarray(g.rowToken[r]! * g.H, (g.rowToken[r]! + 1) * g.H), r * g.H);
 }
 
+export const moeGatherJob = defineJob(import.meta.url, 'moeGatherTask', moeGatherTask);
+
 interface SwigluArgs {
   G: TypedArray;
   U: TypedArray;
@@ -45,6 +47,8 @@ export function moeSwigluTask(s: SwigluArgs, task: number): void {
   const { G, U, h } = s;
   for (let i = task * s.per; i < end; i++) h[i] = G[i]! * sigmoid(G[i]!) * U[i]!;
 }
+
+export const moeSwigluJob = defineJob(import.meta.url, 'moeSwigluTask', moeSwigluTask);
 
 interface CombineArgs {
   Y: TypedArray;
@@ -72,6 +76,8 @@ export function moeCombineTask(c: CombineArgs, task: number): void {
     }
   }
 }
+
+export const moeCombineJob = defineJob(import.meta.url, 'moeCombineTask', moeCombineTask);
 
 interface RowGradArgs {
   dy: TypedArray;
@@ -103,6 +109,8 @@ export function moeRowGradTask(g: RowGradArgs, task: number): void {
   }
 }
 
+export const moeRowGradJob = defineJob(import.meta.url, 'moeRowGradTask', moeRowGradTask);
+
 interface SwigluGradArgs {
   G: TypedArray;
   U: TypedArray;
@@ -125,30 +133,27 @@ export function moeSwigluGradTask(s: SwigluGradArgs, task: number): void {
   }
 }
 
+export const moeSwigluGradJob = defineJob(import.meta.url, 'moeSwigluGradTask', moeSwigluGradTask);
+
 /** Run `count` tasks on the pool when there is more than one thread and every array is shared, else here. */
-function run<A extends object>(job: TaskName, task: (a: A, t: number) => void, args: A, count: number): void {
+function run<A extends object>(job: Job<A>, args: A, count: number): void {
   const arrays = Object.values(args).filter((v): v is TypedArray => ArrayBuffer.isView(v));
   if (count > 1 && getNumThreads() > 1 && arrays.every(isShared)) parallelFor(job, args, count);
-  else for (let t = 0; t < count; t++) task(args, t);
+  else for (let t = 0; t < count; t++) job.run(args, t, 0);
 }
 
 /** Xs[r] = x[rowToken[r]]: the tokens in expert-sorted order. */
 export function gatherRows(x: Buf<TypedArray>, plan: MoePlan, H: number): TypedArray {
   const xs = allocFor(x.dtype, plan.A * H);
   const per = rowsPerTask(H);
-  run(
-    'moeGather',
-    moeGatherTask,
-    { x: x.data, xs, rowToken: asShared(plan.rowToken), H, A: plan.A, per },
-    Math.ceil(plan.A / per),
-  );
+  run(moeGatherJob, { x: x.data, xs, rowToken: asShared(plan.rowToken), H, A: plan.A, per }, Math.ceil(plan.A / per));
   return xs;
 }
 
 /** h = silu(G)·U over n values. */
 export function swigluAll(G: TypedArray, U: TypedArray, h: TypedArray, n: number): void {
   const per = TASK_VALUES;
-  run('moeSwiglu', moeSwigluTask, { G, U, h, n, per }, Math.ceil(n / per));
+  run(moeSwigluJob, { G, U, h, n, per }, Math.ceil(n / per));
 }
 
 /** Each token's rows, ascending: tokenRows[tokenStart[t]..tokenStart[t+1]) (a counting sort of rowToken). */
@@ -191,7 +196,7 @@ function addTokenRows(
 ): void {
   const per = rowsPerTask(H * Math.max(1, plan.A / Math.max(1, N))); // a token has A/N rows on average
   const args = { Y, y, weights, ...tokenRowsOf(plan, N), rowSlot: asShared(plan.rowSlot), H, K, N, per };
-  run('moeCombine', moeCombineTask, args, Math.ceil(N / per));
+  run(moeCombineJob, args, Math.ceil(N / per));
 }
 
 /** dYw = w·dy per row and dw = ⟨dy, Y⟩ per (token, slot), over every row. */
@@ -219,11 +224,11 @@ export function rowGrads(
     A: plan.A,
     per,
   };
-  run('moeRowGrad', moeRowGradTask, args, Math.ceil(plan.A / per));
+  run(moeRowGradJob, args, Math.ceil(plan.A / per));
 }
 
 /** dG, dU from dH through h = silu(G)·U, over n values. */
 export function swigluGradAll(G: TypedArray, U: TypedArray, dH: TypedArray, dG: TypedArray, dU: TypedArray, n: number): void {
   const per = TASK_VALUES;
-  run('moeSwigluGrad', moeSwigluGradTask, { G, U, dH, dG, dU, n, per }, Math.ceil(n / per));
+  run(moeSwigluGradJob, { G, U, dH, dG, dU, n, per }, Math.ceil(n / per));
 }

@@ -3,7 +3,7 @@
 // cross-origin-isolated page for shared memory; the playground runs the model on the GPU backend, so
 // the CPU kernels only do small host-side work). Same exports, same contract.
 
-import { newControlBlock, runTasks, throwIfFailed, type TaskName } from './tasks.js';
+import { newControlBlock, runTasks, throwIfFailed, type Job } from './tasks.js';
 
 const stats = { jobs: 0, tasks: 0, workerTasks: 0 };
 
@@ -19,9 +19,9 @@ export function setNumThreads(n: number): void {
   if (n !== 1) throw new Error(`setNumThreads: the browser build runs single-threaded, got ${n}`);
 }
 
-export function parallelFor(job: TaskName, args: object, count: number): void {
+export function parallelFor<A extends object>(job: Job<A>, args: A, count: number): void {
   const ctrl = newControlBlock();
-  runTasks(job, args, count, ctrl, 0);
+  runTasks(job.run, args, count, ctrl, 0);
   stats.jobs++;
   stats.tasks += count;
   throwIfFailed(ctrl);

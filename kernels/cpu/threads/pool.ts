@@ -2,13 +2,14 @@
 // lazily on the first parallel job, are sized from the machine (LLMJP4_THREADS or setNumThreads
 // overrides), and never keep the process alive. `parallelFor` is synchronous: tasks are claimed
 // from a shared atomic counter, and the caller blocks (Atomics.wait) until every task is done —
-// which is what lets ops stay synchronous while kernels use every core.
+// which is what lets ops stay synchronous while kernels use every core. A job says which module
+// exports its task function (see tasks.ts); workers import it themselves, so this file knows no kernel.
 
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DONE, newControlBlock, runTasks, throwIfFailed, type TaskName } from './tasks.js';
+import { DONE, newControlBlock, runTasks, throwIfFailed, type Job, type JobMessage } from './tasks.js';
 
 let threads = initialThreads();
 const workers: Worker[] = [];
@@ -43,15 +44,22 @@ export function setNumThreads(n: number): void {
  * Run tasks 0..count-1 of `job` with `args` (numbers, and typed arrays over SharedArrayBuffer so that
  * workers see the same memory) on up to getNumThreads() threads. Returns when all tasks are done;
  * rethrows the first task error.
+ *
+ * It cannot deadlock on a worker that is still starting or importing the job's module: the caller
+ * claims tasks too, and waits only for tasks some thread has claimed (a worker claims a task only
+ * once it can run it). A worker that arrives after every task is claimed finds none and stops.
  */
-export function parallelFor(job: TaskName, args: object, count: number): void {
+export function parallelFor<A extends object>(job: Job<A>, args: A, count: number): void {
   const n = Math.min(threads, count);
   const ctrl = newControlBlock();
   if (n > 1) {
     startWorkers(n - 1);
-    for (let w = 0; w < n - 1; w++) workers[w]!.postMessage({ job, args, count, ctrl, thread: w + 1 });
+    for (let w = 0; w < n - 1; w++) {
+      const message: JobMessage = { url: job.url, name: job.name, args, count, ctrl, thread: w + 1 };
+      workers[w]!.postMessage(message);
+    }
   }
-  const ranHere = runTasks(job, args, count, ctrl, 0);
+  const ranHere = runTasks(job.run, args, count, ctrl, 0);
   stats.jobs++;
   stats.tasks += count;
   stats.workerTasks += count - ranHere;

@@ -1,46 +1,37 @@
-// The table of parallel tasks, shared by the calling thread and the workers: a job name maps to a
-// function of (args, task index, thread index). `runTasks` is the claim-and-run loop every thread uses.
+// What a parallel job is, and the claim-and-run loop that the calling thread and every worker share.
+// A job names its task function by the module that exports it and the export's name, so a worker can
+// import that module itself: the pool never imports the kernels that use it (no back-arrow).
 
-import { attentionForwardTask } from '../attention.js';
-import { attentionDkDvTask, attentionDqTask } from '../attention_backward.js';
-import { gemmTask, gemvTask } from '../gemm.js';
-import { wasmGemmGroupTask } from '../gemm_group.js';
-import { moeCombineTask, moeGatherTask, moeRowGradTask, moeSwigluGradTask, moeSwigluTask } from '../moe_rows.js';
-import { wasmAttentionForwardTask } from '../wasm/attention.js';
-import { wasmAttentionDkDvTask, wasmAttentionDqTask } from '../wasm/attention_backward.js';
-import { wasmGemmTask } from '../wasm/gemm.js';
+/** One task of a job: the job's args, the task index (0..count-1), and the thread running it (0 = the caller). */
+export type TaskFn<A> = (args: A, task: number, thread: number) => void;
 
 /**
- * A diagnostic task, to check the pool itself: records which thread ran each task, optionally works
- * for `spinMs` (so other threads get a chance to claim tasks), and fails on request.
+ * A kind of parallel job: `run` for the calling thread, and where workers find the same function —
+ * the URL of the module that exports it (that module's `import.meta.url`) and the export's name.
  */
-function probeTask(args: { ranOn: Int32Array; fail: number; spinMs?: number }, task: number, thread: number): void {
-  if (task === args.fail) throw new Error(`probe task ${task} failed on thread ${thread}`);
-  const until = performance.now() + (args.spinMs ?? 0);
-  while (performance.now() < until);
-  args.ranOn[task] = thread;
+export interface Job<A extends object> {
+  readonly url: string;
+  readonly name: string;
+  readonly run: TaskFn<A>;
 }
 
-const TASKS = {
-  probe: probeTask,
-  gemm: gemmTask,
-  gemv: gemvTask,
-  wasmGemm: wasmGemmTask,
-  wasmGemmGroup: wasmGemmGroupTask,
-  moeGather: moeGatherTask,
-  moeSwiglu: moeSwigluTask,
-  moeCombine: moeCombineTask,
-  moeRowGrad: moeRowGradTask,
-  moeSwigluGrad: moeSwigluGradTask,
-  attentionForward: attentionForwardTask,
-  attentionDkDv: attentionDkDvTask,
-  attentionDq: attentionDqTask,
-  wasmAttentionForward: wasmAttentionForwardTask,
-  wasmAttentionDkDv: wasmAttentionDkDvTask,
-  wasmAttentionDq: wasmAttentionDqTask,
-} satisfies Record<string, (args: any, task: number, thread: number) => void>;
+/**
+ * Define a job beside its task function: `defineJob(import.meta.url, 'gemmTask', gemmTask)`, where
+ * `gemmTask` is exported under that name (a worker runs `(await import(url))[name]`).
+ */
+export function defineJob<A extends object>(url: string, name: string, run: TaskFn<A>): Job<A> {
+  return Object.freeze({ url, name, run });
+}
 
-export type TaskName = keyof typeof TASKS;
+/** What parallelFor posts to a worker for one job (typed arrays over SharedArrayBuffer arrive shared). */
+export interface JobMessage {
+  url: string;
+  name: string;
+  args: object;
+  count: number;
+  ctrl: Int32Array;
+  thread: number;
+}
 
 // A job's control block, in shared memory: [next task, tasks done, failed flag, error length], then the error text.
 const NEXT = 0;
@@ -58,8 +49,7 @@ export function newControlBlock(): Int32Array {
  * Claim tasks from the shared counter until none are left; record the first failure for the caller.
  * Returns how many tasks this thread ran.
  */
-export function runTasks(job: TaskName, args: object, count: number, ctrl: Int32Array, thread: number): number {
-  const run = TASKS[job] as (args: object, task: number, thread: number) => void;
+export function runTasks<A extends object>(run: TaskFn<A>, args: A, count: number, ctrl: Int32Array, thread: number): number {
   for (let ran = 0; ; ran++) {
     const t = Atomics.add(ctrl, NEXT, 1);
     if (t >= count) return ran;

@@ -7,6 +7,7 @@ import type { TypedArray } from '../../../core/dtype.js';
 import { BC, BR, keyEnd, maskBlock, type AttnDims } from '../attention_common.js';
 import { allocShared } from '../shared.js';
 import { getNumThreads, parallelFor } from '../threads/pool.js';
+import { defineJob } from '../threads/tasks.js';
 import {
   decodeTask,
   F32_BYTES,
@@ -114,6 +115,8 @@ export function wasmAttentionForwardTask(a: WasmAttnForwardArgs, task: number, t
   }
 }
 
+export const wasmAttentionForwardJob = defineJob(import.meta.url, 'wasmAttentionForwardTask', wasmAttentionForwardTask);
+
 /**
  * The forward over all heads: pack a chunk of kv groups (K, V and their query heads), run its blocks
  * on every thread, repeat. Returns null when the packed data cannot fit (the caller falls back).
@@ -150,7 +153,7 @@ export function wasmAttentionForward(
   forEachChunk(p, B * KVH, pack, (g0, chunk) => {
     const args: WasmAttnForwardArgs = { ...dims, wasm, hd, plan: chunk, g0, qBlocks, out, lse };
     const tasks = chunk.groups * rep * qBlocks;
-    if (threaded) parallelFor('wasmAttentionForward', args, tasks);
+    if (threaded) parallelFor(wasmAttentionForwardJob, args, tasks);
     else for (let i = 0; i < tasks; i++) wasmAttentionForwardTask(args, i, 0);
   });
   return { out, lse };

@@ -7,6 +7,7 @@
 import type { TypedArray } from '../../../core/dtype.js';
 import { BC, BR, keyEnd, maskBlock } from '../attention_common.js';
 import { getNumThreads, parallelFor } from '../threads/pool.js';
+import { defineJob } from '../threads/tasks.js';
 import {
   decodeTask,
   F32_BYTES,
@@ -178,6 +179,8 @@ export function wasmAttentionDkDvTask(a: WasmAttnBackwardArgs, task: number, thr
   }
 }
 
+export const wasmAttentionDkDvJob = defineJob(import.meta.url, 'wasmAttentionDkDvTask', wasmAttentionDkDvTask);
+
 /** Pass 2, one task per (head, query block): dQ = scale · Σ_keys dS·K. */
 export function wasmAttentionDqTask(a: WasmAttnBackwardArgs, task: number, thread: number): void {
   const { NH, KVH, Tq, HS, hd } = a;
@@ -211,6 +214,8 @@ export function wasmAttentionDqTask(a: WasmAttnBackwardArgs, task: number, threa
   for (let r = 0; r < rows; r++)
     for (let d = 0; d < HS; d++) a.grads[out + r * HS + d] = t.f32[at.acc1 + r * hd.HS8 + d]! * a.scale;
 }
+
+export const wasmAttentionDqJob = defineJob(import.meta.url, 'wasmAttentionDqTask', wasmAttentionDqTask);
 
 /** Pack a chunk of kv groups, run pass 1 and pass 2 over it, repeat. False when the packed data cannot fit (nothing written). */
 export function wasmAttentionBackward(
@@ -249,12 +254,12 @@ export function wasmAttentionBackward(
   forEachChunk(p, B * KVH, pack, (g0, chunk) => {
     const job: WasmAttnBackwardArgs = { ...args, wasm, hd, plan: chunk, g0, qBlocks, kBlocks };
     const passes = [
-      ['wasmAttentionDkDv', wasmAttentionDkDvTask, chunk.groups * kBlocks],
-      ['wasmAttentionDq', wasmAttentionDqTask, chunk.groups * rep * qBlocks],
+      [wasmAttentionDkDvJob, chunk.groups * kBlocks],
+      [wasmAttentionDqJob, chunk.groups * rep * qBlocks],
     ] as const;
-    for (const [name, task, count] of passes) {
-      if (threaded) parallelFor(name, job, count);
-      else for (let i = 0; i < count; i++) task(job, i, 0);
+    for (const [pass, count] of passes) {
+      if (threaded) parallelFor(pass, job, count);
+      else for (let i = 0; i < count; i++) pass.run(job, i, 0);
     }
   });
   return true;

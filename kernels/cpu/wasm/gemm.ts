@@ -8,6 +8,7 @@ import type { TypedArray } from '../../../core/dtype.js';
 import { epilogue, tileOf, type GemmArgs } from '../gemm.js';
 import { MR, NR } from './gemm_kernel.js';
 import { wasmThread, type WasmHandle, type WasmThread } from './runtime.js';
+import { defineJob } from '../threads/tasks.js';
 
 /**
  * Block sizes for a 32 KiB L1 / 1 MiB L2 / 32 MiB L3 core (Zen 4 here), float32:
@@ -109,6 +110,8 @@ export function wasmGemmTask(g: WasmGemmArgs, task: number, thread: number): voi
   for (let i = 0; i < mc; i++) g.c.set(t.f32.subarray(cAt + i * ldc, cAt + i * ldc + nc), cTile + i * g.N);
   if (g.bias !== null || g.residual !== null || g.activation !== 0) epilogue(g, cTile, mc, nc, j0);
 }
+
+export const wasmGemmJob = defineJob(import.meta.url, 'wasmGemmTask', wasmGemmTask);
 
 /**
  * Stage KS columns (K steps ps..ps+ks) of an operand stored K-contiguous (sDeep = 1: row-major A; B
