@@ -176,10 +176,12 @@ export function isSparseLayer(c: ModelConfig, i: number): boolean {
   );
 }
 
-/** The config as HF's save_pretrained writes it (keys sorted, `architectures` set). */
-export function configToJSON(c: ModelConfig): Record<string, unknown> {
-  const arch = c.model_type === 'llama' ? 'LlamaForCausalLM' : 'Qwen3MoeForCausalLM';
-  const out: Record<string, unknown> = { ...c, architectures: [arch] };
+/**
+ * The config as HF's save_pretrained writes it (keys sorted, `architectures` set to the model's class
+ * name, which auto.ts's map knows: this file sits below the architectures and cannot import it).
+ */
+export function configToJSON(c: ModelConfig, architecture: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...c, architectures: [architecture] };
   return Object.fromEntries(
     Object.keys(out)
       .sort()

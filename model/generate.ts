@@ -4,7 +4,7 @@
 // row stops on its own. Tokens are streamed through `onToken` as they are chosen.
 
 import { Generator, noGrad, tensor, type Tensor } from '../core/index.js';
-import type { CausalLM } from './causal_lm.js';
+import type { CausalLM } from './causal_lm_base.js';
 import type { ModelConfig } from './config.js';
 import { KVCache } from './kv_cache.js';
 import { checkSampling, nextToken, type SamplingOptions } from './sampling.js';

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, type Tensor } from '../core/index.js';
-import { createModel, type CausalLM, type ModelOptions } from './causal_lm.js';
+import { architecture, createModel } from './auto.js';
+import type { CausalLM, ModelOptions } from './causal_lm_base.js';
 import { configToJSON, parseConfig, type ModelConfig } from './config.js';
 import { writeFileAtomic } from './io/atomic_write.js';
 import { SafetensorsFile } from './io/safetensors_read.js';
@@ -158,7 +159,10 @@ export function savePretrained(model: CausalLM, dir: string, opts: SaveOptions =
     );
     rmSync(join(dir, WEIGHTS_NAME), { force: true });
   }
-  writeFileAtomic(join(dir, CONFIG_NAME), JSON.stringify(configToJSON(model.config), null, 2) + '\n');
+  writeFileAtomic(
+    join(dir, CONFIG_NAME),
+    JSON.stringify(configToJSON(model.config, architecture(model.config).name), null, 2) + '\n',
+  );
 }
 
 /** Greedy sharding in state-dict order, as HF does: start a new shard when the next tensor would overflow. */

@@ -1,20 +1,33 @@
-// Qwen3MoeForCausalLM's blocks as HF's modeling_qwen3_moe.py computes them (LLM-jp-4 32B-A3B): the
-// attention adds a per-head RMSNorm of q and k before RoPE; sparse layers route each token to K of E
-// SwiGLU experts. Expert weights are stored stacked ([E, I, H], the layout the grouped kernel wants)
-// and appear in the state dict under HF's per-expert names, as views.
+// Qwen3MoeForCausalLM as HF's modeling_qwen3_moe.py computes it (LLM-jp-4 32B-A3B): the attention adds a
+// per-head RMSNorm of q and k before RoPE; sparse layers route each token to K of E SwiGLU experts, the
+// router written out in Qwen3MoeSparseMoeBlock.forward and the experts run by core's fused `moeExperts`.
+// Expert weights are stored stacked ([E, I, C]) and appear in the state dict under HF's per-expert names.
 
-import { randn, sparseMoe, stack, type Tensor } from '../core/index.js';
-import { isSparseLayer, type ModelConfig, type Qwen3MoeConfig } from './config.js';
-import { DecoderLayer, type Mlp } from './decoder.js';
+import { moeExperts, randn, softmax, stack, topk, type Tensor } from '../core/index.js';
+import {
+  CausalLM,
+  causalLmLoss,
+  type BaseModelOutput,
+  type CausalLMOutput,
+  type ForwardOptions,
+  type LayerContext,
+  type ModelOptions,
+} from './causal_lm_base.js';
+import { isSparseLayer, type Qwen3MoeConfig } from './config.js';
 import { LlamaAttention, LlamaMLP } from './llama.js';
-import { Linear, RMSNorm, type Init } from './modules/basic.js';
-import { expectShape, Module } from './modules/module.js';
+import { loadBalancingLoss } from './moe_losses.js';
+import { Embedding, Linear, RMSNorm, type Init } from './modules/basic.js';
+import { expectShape, Module, ModuleList } from './modules/module.js';
 
+/**
+ * LlamaAttention plus q_norm and k_norm. HF writes Qwen3MoeAttention as its own class; here it extends
+ * LlamaAttention and overrides the one step where the two differ (normalizeQK), so the rest is shared.
+ */
 export class Qwen3MoeAttention extends LlamaAttention {
   readonly q_norm: RMSNorm;
   readonly k_norm: RMSNorm;
 
-  constructor(c: ModelConfig, layerIdx: number, init: Init) {
+  constructor(c: Qwen3MoeConfig, layerIdx: number, init: Init) {
     super(c, layerIdx, init);
     this.q_norm = this.addModule('q_norm', new RMSNorm(c.head_dim, c.rms_norm_eps, init));
     this.k_norm = this.addModule('k_norm', new RMSNorm(c.head_dim, c.rms_norm_eps, init));
@@ -26,18 +39,21 @@ export class Qwen3MoeAttention extends LlamaAttention {
   }
 }
 
+/** HF's Qwen3MoeMLP is LlamaMLP line for line (the MLP of a dense layer); the class is reused under HF's name. */
+export class Qwen3MoeMLP extends LlamaMLP {}
+
 /** All E experts' gate/up/down projections, stacked; HF names them `{e}.gate_proj.weight`, … */
 export class Qwen3MoeExperts extends Module {
-  gate_proj: Tensor; // [E, I, H]
-  up_proj: Tensor; // [E, I, H]
-  down_proj: Tensor; // [E, H, I]
+  gate_proj: Tensor; // [E, I, C]
+  up_proj: Tensor; // [E, I, C]
+  down_proj: Tensor; // [E, C, I]
 
-  constructor(E: number, H: number, I: number, init: Init) {
+  constructor(E: number, C: number, I: number, init: Init) {
     super();
     const w = (...shape: number[]) => randn(shape, { dtype: init.dtype, generator: init.generator }).mul(init.std);
-    this.gate_proj = this.addParameter('gate_proj', w(E, I, H));
-    this.up_proj = this.addParameter('up_proj', w(E, I, H));
-    this.down_proj = this.addParameter('down_proj', w(E, H, I));
+    this.gate_proj = this.addParameter('gate_proj', w(E, I, C));
+    this.up_proj = this.addParameter('up_proj', w(E, I, C));
+    this.down_proj = this.addParameter('down_proj', w(E, C, I));
   }
 
   protected override ownStateEntries(): [string, Tensor][] {
@@ -66,38 +82,135 @@ export class Qwen3MoeExperts extends Module {
   }
 }
 
-/** Qwen3MoeSparseMoeBlock: router `gate` [E, H], softmax top-k routing, K experts per token, combined. */
-export class Qwen3MoeSparseMoeBlock extends Module implements Mlp {
+/** The block's sizes, as Qwen3MoeConfig names them. */
+export type SparseMoeConfig = Pick<
+  Qwen3MoeConfig,
+  'hidden_size' | 'num_experts' | 'num_experts_per_tok' | 'moe_intermediate_size' | 'norm_topk_prob'
+>;
+
+/** The router `gate` [E, C] sends each token to its K most probable experts; their outputs are mixed by weight. */
+export class Qwen3MoeSparseMoeBlock extends Module {
   readonly gate: Linear;
   readonly experts: Qwen3MoeExperts;
-  readonly k: number;
-  readonly normTopkProb: boolean;
+  readonly top_k: number;
+  readonly norm_topk_prob: boolean;
 
-  constructor(c: Qwen3MoeConfig, init: Init) {
+  constructor(c: SparseMoeConfig, init: Init) {
     super();
-    [this.k, this.normTopkProb] = [c.num_experts_per_tok, c.norm_topk_prob];
+    [this.top_k, this.norm_topk_prob] = [c.num_experts_per_tok, c.norm_topk_prob];
     this.gate = this.addModule('gate', new Linear(c.hidden_size, c.num_experts, init));
     this.experts = this.addModule('experts', new Qwen3MoeExperts(c.num_experts, c.hidden_size, c.moe_intermediate_size, init));
   }
 
-  /** h [B, T, H] → out [B, T, H] and the router logits [B·T, E]. */
+  /** h [B, T, C] → out [B, T, C], and the router logits [B·T, E] (for the balancing losses). */
   forward(h: Tensor): { out: Tensor; routerLogits: Tensor } {
+    const x = h.reshape(-1, h.shape.at(-1)!); // [N, C], N = B·T
+    const routerLogits = this.gate.forward(x); // [N, E]
+    // HF takes this softmax in float32; activations here are float32 already (or float64 for gradient checks).
+    const probs = softmax(routerLogits, -1); // [N, E]
+    const { values, indices } = topk(probs, this.top_k); // [N, K] each, by descending probability
+    // The router learns only through these weights: the choice of experts (top-k) has no gradient.
+    const weights = this.norm_topk_prob ? values.div(values.sum(-1, true)) : values; // [N, K]
+    // Fused: sort the N·K assignments by expert, three GEMMs per expert over its rows, weighted scatter back.
     const e = this.experts;
-    const r = sparseMoe(
-      h,
-      { router: this.gate.weight, gate: e.gate_proj, up: e.up_proj, down: e.down_proj },
-      { k: this.k, normTopkProb: this.normTopkProb },
-    );
-    return { out: r.out, routerLogits: r.routerLogits };
+    const out = moeExperts(x, weights, indices, { gate: e.gate_proj, up: e.up_proj, down: e.down_proj }); // [N, C]
+    return { out: out.reshape(...h.shape), routerLogits }; // [B, T, C]
   }
 }
 
-export function qwen3MoeDecoderLayer(c: Qwen3MoeConfig, i: number, init: Init): DecoderLayer {
-  return new DecoderLayer({
-    input_layernorm: new RMSNorm(c.hidden_size, c.rms_norm_eps, init),
-    self_attn: new Qwen3MoeAttention(c, i, init),
-    post_attention_layernorm: new RMSNorm(c.hidden_size, c.rms_norm_eps, init),
+/** A pre-norm residual block whose MLP is the sparse block, or a dense Qwen3MoeMLP on mlp_only_layers. */
+export class Qwen3MoeDecoderLayer extends Module {
+  readonly self_attn: Qwen3MoeAttention;
+  readonly mlp: Qwen3MoeSparseMoeBlock | Qwen3MoeMLP;
+  readonly input_layernorm: RMSNorm;
+  readonly post_attention_layernorm: RMSNorm;
+
+  constructor(c: Qwen3MoeConfig, layerIdx: number, init: Init) {
+    super();
+    // HF's order: it fixes both the state-dict order and which random numbers each weight draws.
+    this.self_attn = this.addModule('self_attn', new Qwen3MoeAttention(c, layerIdx, init));
     // Sparse unless listed in mlp_only_layers or off the decoder_sparse_step grid.
-    mlp: isSparseLayer(c, i) ? new Qwen3MoeSparseMoeBlock(c, init) : new LlamaMLP(c.hidden_size, c.intermediate_size, init),
-  });
+    const mlp = isSparseLayer(c, layerIdx)
+      ? new Qwen3MoeSparseMoeBlock(c, init)
+      : new Qwen3MoeMLP(c.hidden_size, c.intermediate_size, init);
+    this.mlp = this.addModule('mlp', mlp);
+    this.input_layernorm = this.addModule('input_layernorm', new RMSNorm(c.hidden_size, c.rms_norm_eps, init));
+    this.post_attention_layernorm = this.addModule('post_attention_layernorm', new RMSNorm(c.hidden_size, c.rms_norm_eps, init));
+  }
+
+  /** x [B, T, C] → [B, T, C], and the router logits [B·T, E] of a sparse layer. */
+  forward(x: Tensor, ctx: LayerContext): { hidden: Tensor; routerLogits?: Tensor } {
+    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), ctx)); // [B, T, C]
+    const normed = this.post_attention_layernorm.forward(h); // [B, T, C]
+    if (this.mlp instanceof Qwen3MoeMLP) return { hidden: h.add(this.mlp.forward(normed)) };
+    const { out, routerLogits } = this.mlp.forward(normed);
+    return { hidden: h.add(out), routerLogits };
+  }
+}
+
+/** The decoder stack: embed_tokens, the layers, the final norm; it also collects the sparse layers' router logits. */
+export class Qwen3MoeModel extends Module {
+  readonly embed_tokens: Embedding;
+  readonly layers: ModuleList<Qwen3MoeDecoderLayer>;
+  readonly norm: RMSNorm;
+
+  constructor(c: Qwen3MoeConfig, init: Init) {
+    super();
+    this.embed_tokens = this.addModule('embed_tokens', new Embedding(c.vocab_size, c.hidden_size, c.pad_token_id, init));
+    const layers = Array.from({ length: c.num_hidden_layers }, (_, i) => new Qwen3MoeDecoderLayer(c, i, init));
+    this.layers = this.addModule('layers', new ModuleList(layers));
+    this.norm = this.addModule('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps, init));
+  }
+
+  /** ids [B, T] → norm(x_L) [B, T, C], each sparse layer's router logits [B·T, E] (and every layer's output when asked). */
+  forward(inputIds: Tensor, ctx: LayerContext, outputHiddenStates = false): BaseModelOutput & { routerLogits: Tensor[] } {
+    const embed = this.embed_tokens.forward(inputIds); // [B, T, C]
+    let x = embed;
+    const layers: Tensor[] = [];
+    const routerLogits: Tensor[] = [];
+    for (const layer of this.layers.items) {
+      const r = layer.forward(x, ctx);
+      x = r.hidden; // [B, T, C]
+      if (outputHiddenStates) layers.push(x);
+      if (r.routerLogits) routerLogits.push(r.routerLogits); // [B·T, E]
+    }
+    // Every layer has written this step's keys and values: the cache now holds T more positions.
+    if (ctx.cache) ctx.cache.length += inputIds.shape[1];
+    const finalNorm = this.norm.forward(x); // [B, T, C]
+    const out = { lastHiddenState: finalNorm, routerLogits };
+    return outputHiddenStates ? { ...out, hiddenStates: { embed, layers, finalNorm } } : out;
+  }
+}
+
+export class Qwen3MoeForCausalLM extends CausalLM {
+  declare readonly config: Qwen3MoeConfig;
+  readonly model: Qwen3MoeModel;
+  readonly lm_head: Linear;
+
+  constructor(config: Qwen3MoeConfig, opts: ModelOptions = {}) {
+    super(config, opts);
+    const init = this.initializer(opts.seed);
+    this.model = this.addModule('model', new Qwen3MoeModel(config, init));
+    this.lm_head = this.addModule('lm_head', new Linear(config.hidden_size, config.vocab_size, init));
+    this.tieWeights();
+  }
+
+  forward(inputIds: Tensor, opts: ForwardOptions = {}): CausalLMOutput {
+    const c = this.config;
+    return this.onWeightsBackend(() => {
+      const ctx = this.layerContext(inputIds, opts); // RoPE tables, padding mask, KV cache
+      const hidden = this.model.forward(inputIds, ctx, opts.outputHiddenStates); // [B, T, C]
+      const logits = this.lm_head.forward(hidden.lastHiddenState); // [B, T, V]
+      const out = this.outputOf(logits, hidden, ctx);
+      // HF's load_balancing_loss_func over all sparse layers' tokens, when router logits are asked for.
+      if ((opts.outputRouterLogits ?? c.output_router_logits) && out.routerLogits.length > 0) {
+        out.auxLoss = loadBalancingLoss(out.routerLogits, c.num_experts, c.num_experts_per_tok);
+      }
+      if (opts.labels) {
+        out.ceLoss = causalLmLoss(logits, opts.labels);
+        out.loss = out.auxLoss ? out.ceLoss.add(out.auxLoss.mul(c.router_aux_loss_coef)) : out.ceLoss;
+      }
+      return out;
+    });
+  }
 }

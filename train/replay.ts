@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, type Tensor } from '../core/index.js';
-import { createModel, type CausalLM } from '../model/causal_lm.js';
+import { architecture, createModel, type CausalLM } from '../model/causal_lm.js';
 import type { ModelConfig } from '../model/config.js';
 import { writeFileAtomic } from '../model/io/atomic_write.js';
 import { SafetensorsFile } from '../model/io/safetensors_read.js';
@@ -105,7 +105,7 @@ export function readTrajectoryCase(dir: string): TrajectoryCase {
     betas: need(opt.betas, 'optimizer.betas'),
     eps: need(opt.eps, 'optimizer.eps'),
     groups,
-    auxLossCoef: config.model_type === 'qwen3_moe' ? config.router_aux_loss_coef : 0,
+    auxLossCoef: architecture(config).moe(config)?.router_aux_loss_coef ?? 0,
     inputIds,
     labels,
   };

@@ -3,8 +3,9 @@
 // global-norm clip and one AdamW update at lr. Returns the step's metrics. It does not pick the lr or
 // the batches: the caller (replay, the stage runner) owns the schedule and the data.
 
-import { noGrad, routerZLoss, type Tensor } from '../core/index.js';
-import type { CausalLM } from '../model/causal_lm.js';
+import { noGrad, type Tensor } from '../core/index.js';
+import { architecture, type CausalLM } from '../model/causal_lm.js';
+import { routerZLoss } from '../model/moe_losses.js';
 import type { AdamW } from './optim/adamw.js';
 import { clipGradNorm_, globalGradNorm } from './optim/clip.js';
 
@@ -82,8 +83,9 @@ export async function trainStep(
 ): Promise<StepMetrics> {
   const n = microBatches.length;
   if (n === 0) throw new Error('trainStep: no micro-batches');
-  const moe = model.config.model_type === 'qwen3_moe';
-  const auxCoef = o.auxLossCoef ?? (model.config.model_type === 'qwen3_moe' ? model.config.router_aux_loss_coef : 0);
+  // The routing config of a mixture of experts (router logits, aux and z losses), null for a dense model.
+  const moe = architecture(model.config).moe(model.config);
+  const auxCoef = o.auxLossCoef ?? moe?.router_aux_loss_coef ?? 0;
   const zCoef = o.zLossCoef ?? 0;
   const counts = await Promise.all(microBatches.map(countBatch));
   const sums = { loss: 0, auxLoss: 0, zLoss: 0, lossTotal: 0 };
@@ -95,7 +97,7 @@ export async function trainStep(
       labels: b.labels,
       attentionMask: b.attentionMask,
       positionIds: b.positionIds,
-      outputRouterLogits: moe,
+      outputRouterLogits: moe !== null,
     });
     const ce = out.ceLoss!;
     let total = ce;
@@ -111,8 +113,7 @@ export async function trainStep(
     sums.auxLoss += aux ? await aux.item() : 0;
     sums.zLoss += z ? await z.item() : 0;
     sums.lossTotal += await total.item();
-    if (o.routing && model.config.model_type === 'qwen3_moe')
-      tokensPerExpert = await addRouting(tokensPerExpert, out.routerLogits, model.config.num_experts_per_tok);
+    if (o.routing && moe) tokensPerExpert = await addRouting(tokensPerExpert, out.routerLogits, moe.num_experts_per_tok);
   }
 
   const params = optimizer.parameters();

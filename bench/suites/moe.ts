@@ -3,19 +3,10 @@
 // dense matmul of the same total FLOPs. Shapes span LLM-jp-4 32B-A3B's routing (128 experts, top-8) and
 // its expert shape (H 2560, expert width 960), not both at once: that layer alone is 3.8 GB of weights.
 
-import {
-  cpu,
-  loadBalancingLoss,
-  noGrad,
-  randint,
-  randn,
-  routeTopK,
-  sparseMoe,
-  type Buf,
-  type Tensor,
-  type TypedArray,
-} from '../../core/index.js';
+import { cpu, Generator, noGrad, randint, randn, routeTopK, type Buf, type Tensor, type TypedArray } from '../../core/index.js';
 import { MoeExperts } from '../../core/ops/index.js';
+import { loadBalancingLoss } from '../../model/moe_losses.js';
+import { Qwen3MoeSparseMoeBlock } from '../../model/qwen3_moe.js';
 import type { BenchCase, SuiteOptions } from './types.js';
 
 interface Shape {
@@ -34,13 +25,24 @@ function params(s: Shape, dtype: SuiteOptions['dtype']) {
   return { router: w(s.E, s.H), gate: w(s.E, s.I, s.H), up: w(s.E, s.I, s.H), down: w(s.E, s.H, s.I) };
 }
 
-/** Forward + backward of the sparse block with the aux loss, fused or through HF's loop. */
-function step(p: ReturnType<typeof params>, x: Tensor, dy: Tensor, s: Shape, fused: boolean): void {
+/** The model's sparse block holding `p` as its weights (its own random init is replaced). */
+function block(p: ReturnType<typeof params>, s: Shape, dtype: SuiteOptions['dtype']): Qwen3MoeSparseMoeBlock {
+  const c = { hidden_size: s.H, num_experts: s.E, num_experts_per_tok: s.K, moe_intermediate_size: s.I, norm_topk_prob: true };
+  const b = new Qwen3MoeSparseMoeBlock(c, { dtype, generator: new Generator(0), std: 0.02 });
+  b.gate.setParameter('weight', p.router);
+  b.experts.setParameter('gate_proj', p.gate);
+  b.experts.setParameter('up_proj', p.up);
+  b.experts.setParameter('down_proj', p.down);
+  return b;
+}
+
+/** Forward + backward of the sparse block with the aux loss, fused (the model's block) or through HF's loop. */
+function step(p: ReturnType<typeof params>, moe: Qwen3MoeSparseMoeBlock, x: Tensor, dy: Tensor, s: Shape, fused: boolean): void {
   for (const t of Object.values(p)) t.zeroGrad();
   let out: Tensor;
   let logits: Tensor;
   if (fused) {
-    const r = sparseMoe(x, p, { k: s.K, normTopkProb: true });
+    const r = moe.forward(x);
     [out, logits] = [r.out, r.routerLogits];
   } else {
     logits = x.matmul(p.router.mT);
@@ -68,14 +70,15 @@ export function moeCases(opts: SuiteOptions): BenchCase[] {
   const cases: BenchCase[] = [];
   for (const s of shapes) {
     const p = params(s, opts.dtype);
+    const moe = block(p, s, opts.dtype);
     const x = randn([s.N, s.H], { dtype: opts.dtype });
     const dy = randn([s.N, s.H], { dtype: opts.dtype });
     const expertFlops = 3 * 2 * s.N * s.K * s.H * s.I;
     const label = `N=${s.N} H=${s.H} I=${s.I} E=${s.E} K=${s.K}`;
     cases.push({
       label: `moe layer fwd+bwd ${label}`,
-      run: () => step(p, x, dy, s, true),
-      reference: () => step(p, x, dy, s, false),
+      run: () => step(p, moe, x, dy, s, true),
+      reference: () => step(p, moe, x, dy, s, false),
       flops: 3 * expertFlops,
       tokens: s.N,
       minSamples: 2,

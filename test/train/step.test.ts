@@ -3,9 +3,10 @@
 // hand), the token/target counts, and clear errors for malformed micro-batches.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Generator, randint, routerZLoss, tensor, type Tensor } from '../../core/index.js';
+import { Generator, randint, tensor, type Tensor } from '../../core/index.js';
 import { countRun, fcParams } from '../../core/testing/index.js';
 import { createModel, type CausalLM } from '../../model/causal_lm.js';
+import { routerZLoss } from '../../model/moe_losses.js';
 import { preset } from '../../model/presets.js';
 import { AdamW } from '../../train/optim/adamw.js';
 import { defaultParamGroups } from '../../train/optim/param_groups.js';
