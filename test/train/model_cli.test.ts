@@ -4,10 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configToJSON } from '../../model/config.js';
+import { architecture } from '../../model/auto.js';
+import { configToJSON, type ModelConfig } from '../../model/config.js';
 import { preset } from '../../model/presets.js';
 import { golden, GOLDEN } from '../helpers/golden.js';
 import { runCli } from '../helpers/cli.js';
+
+/** config.json as savePretrained writes it. */
+const configJson = (c: ModelConfig) => configToJSON(c, architecture(c).name);
 
 describe('llmjp4 params', () => {
   it('gives the real models exactly', async () => {
@@ -24,10 +28,10 @@ describe('llmjp4 params', () => {
   it('reads a config.json, and names bad input', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmjp4-params-'));
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify(configToJSON(preset('tiny-qwen3-moe'))));
+    writeFileSync(file, JSON.stringify(configJson(preset('tiny-qwen3-moe'))));
     const { total, active } = JSON.parse((await runCli('params', '--config', file, '--json')).out[0]);
     expect(active).toBeLessThan(total);
-    writeFileSync(file, JSON.stringify({ ...configToJSON(preset('tiny-llama')), hidden_act: 'gelu' }));
+    writeFileSync(file, JSON.stringify({ ...configJson(preset('tiny-llama')), hidden_act: 'gelu' }));
     const bad = await runCli('params', '--config', file, '--json');
     expect(bad.code).toBe(1);
     expect(bad.err[0]).toMatch(/hidden_act/);
