@@ -19,6 +19,8 @@ import type { AdamW, AdamWState } from './optim/adamw.js';
 export const TRAINER_STATE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const LATEST = 'latest';
+/** The tokenizer file a checkpoint folder carries (beside config.json, as in a Hugging Face model folder). */
+export const CHECKPOINT_TOKENIZER = 'tokenizer.model';
 const FORMAT = 'llmjp4-checkpoint';
 const NAME = /^checkpoint-(\d+)$/;
 // What a killed save can leave behind (`.tmp-checkpoint-N-pid`, `.trash-checkpoint-N-pid`, `latest.pid.tmp`),

@@ -13,7 +13,7 @@ import { fromPretrained } from '../model/pretrained.js';
 import { TextStreamer } from '../model/text_streamer.js';
 import { parseReply, renderChat } from '../model/tokenizer/index.js';
 import { tokenizerFromFile } from './data/tokenizer_choice.js';
-import { CHECKPOINT_TOKENIZER } from './commands/eval.js';
+import { CHECKPOINT_TOKENIZER } from './checkpoint.js';
 import { SFT_CHAT_OPTIONS } from './data/sft.js';
 import { runStage, type StageResult } from './stage.js';
 import { readStageConfig, type StageConfig } from './stage_config.js';
