@@ -1,5 +1,5 @@
 // The GPU backend in a browser: the twin of platform.ts that the playground's bundle uses instead
-// (train/playground/bundle.ts swaps every `X.ts` that has an `X.browser.ts` beside it). Here gpu.js is
+// (train/cli/playground/bundle.ts swaps every `X.ts` that has an `X.browser.ts` beside it). Here gpu.js is
 // its browser build (ES import), webgpu is the browser's own navigator.gpu, and WebGL replaces
 // headless-gl. `auto` tries WebGPU, then WebGL 2, WebGL 1, then WebAssembly.
 

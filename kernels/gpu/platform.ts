@@ -1,7 +1,7 @@
 // The GPU backend on Node: which gpu.js modes exist here, how gpu.js is loaded (CommonJS, through
 // require), and what a mode needs before gpu.js can open it (webgpu: a navigator.gpu backed by Dawn;
 // headlessgl: the optional native `gl` package and an X display). platform.browser.ts is this file's
-// twin for the browser bundle (the playground's build swaps it in; see train/playground/bundle.ts).
+// twin for the browser bundle (the playground's build swaps it in; see train/cli/playground/bundle.ts).
 
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';

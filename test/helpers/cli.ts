@@ -1,6 +1,6 @@
 // Run the llmjp4 CLI in-process: its exit code and what it printed (console.log / console.error lines).
 import { vi } from 'vitest';
-import { main } from '../../train/cli.js';
+import { main } from '../../train/cli/main.js';
 
 export async function runCli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../model/tokenizer/tokenizer.js';
-import { CHROMIUM, haveChromium, launchChromium, startServe } from '../../train/playground/chromium.js';
+import { CHROMIUM, haveChromium, launchChromium, startServe } from '../../train/cli/playground/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { tinyCheckpoint } from '../helpers/tiny_checkpoint.js';
 

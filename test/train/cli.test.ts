@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { writeFileAtomic } from '../../model/io/atomic_write.js';
-import { main, usage } from '../../train/cli.js';
+import { main, usage } from '../../train/cli/main.js';
 import { lineChartSvg, niceTicks } from '../../train/plot.js';
 import { clock, ProgressBar } from '../../train/progress.js';
 

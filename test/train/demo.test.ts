@@ -2,8 +2,8 @@
 // with a wrong gradient sign or scale), and that sampling stays in the vocabulary and never emits UNK.
 import { describe, expect, it } from 'vitest';
 import { Generator, randint } from '../../core/index.js';
-import { adamInit, adamStep, forward, initParams, loss, sample } from '../../train/demo/char_mlp.js';
-import { loadCharCorpus, UNK } from '../../train/demo/corpus.js';
+import { adamInit, adamStep, forward, initParams, loss, sample } from '../../train/cli/demo/char_mlp.js';
+import { loadCharCorpus, UNK } from '../../train/cli/demo/corpus.js';
 
 const cfg = { vocab: 30, context: 4, embed: 6, hidden: 16 };
 

@@ -11,9 +11,9 @@ import { generate } from '../../model/generate.js';
 import { preset } from '../../model/presets.js';
 import { fromPretrained, savePretrained } from '../../model/pretrained.js';
 import { Tokenizer } from '../../model/tokenizer/index.js';
-import { useBackend } from '../../train/commands/backend_flag.js';
+import { useBackend } from '../../train/cli/commands/backend_flag.js';
 import { getBackend } from '../../core/index.js';
-import { main, usage } from '../../train/cli.js';
+import { main, usage } from '../../train/cli/main.js';
 
 const TOKENIZER = join(import.meta.dirname, '..', 'fixtures', 'tokenizer', 'llm-jp-tokenizer_ver4.0_alpha1.0.model');
 let dir: string; // a small-vocabulary checkpoint, for --ids

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../train/cli.js';
-import { mainJobStages } from '../../train/main_job.js';
+import { main } from '../../train/cli/main.js';
+import { mainJobStages } from '../../train/cli/commands/main_job.js';
 import { smallCorpus } from './data/fixture.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string }> {

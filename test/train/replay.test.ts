@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { Tensor } from '../../core/index.js';
 import { SafetensorsFile } from '../../model/io/safetensors_read.js';
-import { main } from '../../train/cli.js';
+import { main } from '../../train/cli/main.js';
 import { readTrajectoryCase, replayTrajectory, type ReplayStep } from '../../train/replay.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServe } from '../../train/playground/chromium.js';
+import { startServe } from '../../train/cli/playground/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { tinyCheckpoint } from '../helpers/tiny_checkpoint.js';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../train/cli.js';
+import { main } from '../../../train/cli/main.js';
 import { MODEL_PATH, llmjp4 } from './fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');

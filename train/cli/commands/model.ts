@@ -8,11 +8,11 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { tensor } from '../../core/index.js';
-import { parseConfig } from '../../model/config.js';
-import { countParams } from '../../model/param_count.js';
-import { fromPretrained } from '../../model/pretrained.js';
-import { PRESETS, preset } from '../../model/presets.js';
+import { tensor } from '../../../core/index.js';
+import { parseConfig } from '../../../model/config.js';
+import { countParams } from '../../../model/param_count.js';
+import { fromPretrained } from '../../../model/pretrained.js';
+import { PRESETS, preset } from '../../../model/presets.js';
 import { backendOption, useBackend } from './backend_flag.js';
 
 export const paramsHelp = `count parameters without allocating them: --preset NAME (${Object.keys(PRESETS).join(', ')}) | --config FILE [--json]`;

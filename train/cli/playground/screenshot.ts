@@ -1,6 +1,6 @@
 // The README's playground pictures, reproducibly: serve a checkpoint, open it in headless Chromium,
 // type a text, look inside and generate, then photograph the page from one element to another.
-//   npx tsx train/playground/screenshot.ts --model DIR --out FILE.png [--text T] [--from ID] [--to ID]
+//   npx tsx train/cli/playground/screenshot.ts --model DIR --out FILE.png [--text T] [--from ID] [--to ID]
 //       [--layer L] [--head H] [--new-tokens N]
 // Needs the system Chromium and the dev dependencies (see chromium.ts).
 

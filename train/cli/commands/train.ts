@@ -2,8 +2,8 @@
 // JSON config; see train/stage_config.ts for the fields and train/configs/ for the main job's stages.
 
 import { parseArgs } from 'node:util';
-import { runStage } from '../stage.js';
-import { readStageConfig, rescaleStage } from '../stage_config.js';
+import { runStage } from '../../stage.js';
+import { readStageConfig, rescaleStage } from '../../stage_config.js';
 import { backendOption, useBackend } from './backend_flag.js';
 
 export const trainHelp = 'run a training stage: --config FILE [--resume] [--steps N (override)] [--backend cpu|gpu]';

@@ -2,7 +2,17 @@
 // characters, one tanh hidden layer, logits over the vocabulary. Small enough to train in a minute
 // on the CPU reference backend; it exercises embedding, linear, tanh, crossEntropy and autograd.
 
-import { crossEntropy, embedding, linear, noGrad, randn, tensor, zeros, type Generator, type Tensor } from '../../core/index.js';
+import {
+  crossEntropy,
+  embedding,
+  linear,
+  noGrad,
+  randn,
+  tensor,
+  zeros,
+  type Generator,
+  type Tensor,
+} from '../../../core/index.js';
 
 export interface CharMlpConfig {
   vocab: number;

@@ -1,10 +1,10 @@
 // `llmjp4 data` on the small corpus: it prepares the data and reports documents and tokens per
 // sub-corpus and split, as a table and as JSON, with the counts of the prepared data.
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../train/cli.js';
-import { describeData, formatData } from '../../../train/commands/data.js';
-import { prepareData } from '../../../train/data/prepare.js';
-import { smallCorpus, SMALL } from '../data/fixture.js';
+import { main } from '../../../../train/cli/main.js';
+import { describeData, formatData } from '../../../../train/cli/commands/data.js';
+import { prepareData } from '../../../../train/data/prepare.js';
+import { smallCorpus, SMALL } from '../../data/fixture.js';
 
 describe('llmjp4 data', () => {
   it('describes the prepared data per sub-corpus and split', async () => {

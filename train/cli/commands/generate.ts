@@ -5,10 +5,10 @@
 // Greedy unless --temperature > 0. A summary (tokens, tokens/s) goes to stderr.
 
 import { parseArgs } from 'node:util';
-import { eosTokens, generate } from '../../model/generate.js';
-import { fromPretrained } from '../../model/pretrained.js';
-import { TextStreamer } from '../../model/text_streamer.js';
-import { Tokenizer } from '../../model/tokenizer/index.js';
+import { eosTokens, generate } from '../../../model/generate.js';
+import { fromPretrained } from '../../../model/pretrained.js';
+import { TextStreamer } from '../../../model/text_streamer.js';
+import { Tokenizer } from '../../../model/tokenizer/index.js';
 import { backendOption, useBackend } from './backend_flag.js';
 
 const backendHelp = '--backend cpu|gpu';

@@ -5,11 +5,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromPretrained, loadConfig } from '../../model/pretrained.js';
-import { CHECKPOINT_TOKENIZER } from '../checkpoint.js';
-import { prepareData } from '../data/prepare.js';
-import { tokenizerFromFile } from '../data/tokenizer_choice.js';
-import { DEFAULT_EVAL_MAX_TOKENS, evaluate, type EvalReport } from '../eval.js';
+import { fromPretrained, loadConfig } from '../../../model/pretrained.js';
+import { CHECKPOINT_TOKENIZER } from '../../checkpoint.js';
+import { prepareData } from '../../data/prepare.js';
+import { tokenizerFromFile } from '../../data/tokenizer_choice.js';
+import { DEFAULT_EVAL_MAX_TOKENS, evaluate, type EvalReport } from '../../eval.js';
 
 export const evalHelp =
   'validation perplexity per sub-corpus and a multiple-choice check: --model DIR [--tokenizer FILE --corpus DIR --cache DIR --seq-len N --max-tokens N --batch N --no-code --json]';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const DATA = join(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'corpus');
+const DATA = join(dirname(fileURLToPath(import.meta.url)), '../..', 'data', 'corpus');
 
 export const SOURCES = { ja: 'ja/soseki_botchan.txt', en: 'en/dickens_a_christmas_carol.txt' } as const;
 export type Lang = keyof typeof SOURCES;

@@ -4,10 +4,10 @@
 // (the router's top-k, as the model itself routes). Values are read back with `await data()`, which
 // every backend supports (WebGPU reads are asynchronous).
 
-import { noGrad, routeTopK, type Tensor } from '../../core/index.js';
-import type { CausalLM } from '../../model/causal_lm.js';
-import { idsTensor } from '../../model/generate.js';
-import type { Tokenizer } from '../../model/tokenizer/tokenizer.js';
+import { noGrad, routeTopK, type Tensor } from '../../../core/index.js';
+import type { CausalLM } from '../../../model/causal_lm.js';
+import { idsTensor } from '../../../model/generate.js';
+import type { Tokenizer } from '../../../model/tokenizer/tokenizer.js';
 
 export interface Candidate {
   id: number;

@@ -1,4 +1,4 @@
-// Building the playground page: esbuild bundles train/playground/main.ts — and through it the same
+// Building the playground page: esbuild bundles train/cli/playground/main.ts — and through it the same
 // core/, kernels/ and model/ code that runs in Node — into one ES module for the browser. Two rules
 // make Node code browser code:
 //   1. A source file `X.ts` with a twin `X.browser.ts` beside it is replaced by the twin (the gpu.js
@@ -59,7 +59,7 @@ const nodeStubs: Plugin = {
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => {
       const names = NODE_STUBS[args.path];
       if (!names)
-        return { errors: [{ text: `${args.path} has no browser stub; add it to NODE_STUBS in train/playground/bundle.ts` }] };
+        return { errors: [{ text: `${args.path} has no browser stub; add it to NODE_STUBS in train/cli/playground/bundle.ts` }] };
       const fail = `(name) => () => { throw new Error(\`\${name} (${args.path}) is not available in the browser\`); }`;
       return {
         contents: `const unavailable = ${fail};\n${names.map((n) => `export const ${n} = unavailable('${n}');`).join('\n')}\n`,

@@ -3,10 +3,10 @@
 // and the model is built from them on the backend the page chose (fromPretrainedBytes: the same strict
 // loader as fromPretrained, minus the file system).
 
-import { withBackend, type Backend } from '../../core/index.js';
-import type { CausalLM } from '../../model/causal_lm.js';
-import { fromPretrainedBytes } from '../../model/pretrained.js';
-import { Tokenizer } from '../../model/tokenizer/tokenizer.js';
+import { withBackend, type Backend } from '../../../core/index.js';
+import type { CausalLM } from '../../../model/causal_lm.js';
+import { fromPretrainedBytes } from '../../../model/pretrained.js';
+import { Tokenizer } from '../../../model/tokenizer/tokenizer.js';
 
 async function fetchOk(url: string): Promise<Response> {
   const r = await fetch(url);

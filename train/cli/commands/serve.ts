@@ -1,5 +1,5 @@
 // `llmjp4 serve --model DIR [--port N] [--host H]`: the browser playground for a checkpoint. It bundles
-// the page (train/playground, esbuild), checks that DIR loads (config, weights, tokenizer.model), then
+// the page (train/cli/playground, esbuild), checks that DIR loads (config, weights, tokenizer.model), then
 // serves the page and the checkpoint's files on localhost and prints the URL; Ctrl-C stops it.
 // The page is served cross-origin isolated (COOP/COEP headers), which browsers require before they
 // offer SharedArrayBuffer and shared WebAssembly memory — what the CPU kernels are built on.
@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromPretrained, weightFiles, WEIGHTS_INDEX_NAME } from '../../model/pretrained.js';
+import { fromPretrained, weightFiles, WEIGHTS_INDEX_NAME } from '../../../model/pretrained.js';
 import { buildPlayground } from '../playground/bundle.js';
 
 export const serveHelp =

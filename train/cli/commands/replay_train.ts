@@ -4,8 +4,8 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ProgressBar } from '../progress.js';
-import { readTrajectoryCase, replayTrajectory, writeReplay } from '../replay.js';
+import { ProgressBar } from '../../progress.js';
+import { readTrajectoryCase, replayTrajectory, writeReplay } from '../../replay.js';
 
 export const replayTrainHelp =
   'replay a golden training trajectory: --case DIR --out OUT [--quiet] (writes OUT/final.safetensors, OUT/trajectory.json)';

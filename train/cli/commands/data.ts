@@ -3,8 +3,8 @@
 // sub-corpus and split, and how fast tokenization ran when something was not cached.
 
 import { parseArgs } from 'node:util';
-import { docCount } from '../data/token_cache.js';
-import { prepareData, type PreparedData } from '../data/prepare.js';
+import { docCount } from '../../data/token_cache.js';
+import { prepareData, type PreparedData } from '../../data/prepare.js';
 
 export const dataHelp =
   'prepare and describe the training data: tokens per sub-corpus and split [--tokenizer FILE --vocab-size N --corpus DIR --cache DIR --no-code --json]';

@@ -4,9 +4,9 @@
 // token by token. `window.llmjp4` exposes the same model to scripts (the browser test reads logits
 // through it and compares them with the Node CLI's).
 
-import { createGpuBackend, type GpuBackend } from '../../kernels/gpu/index.js';
-import type { GpuMode } from '../../kernels/gpu/index.js';
-import { generate } from '../../model/generate.js';
+import { createGpuBackend, type GpuBackend } from '../../../kernels/gpu/index.js';
+import type { GpuMode } from '../../../kernels/gpu/index.js';
+import { generate } from '../../../model/generate.js';
 import { forwardLogits, inspect, type Inspection } from './inspect.js';
 import { loadCheckpoint, type Loaded } from './load.js';
 import { renderAttention, renderHeadThumbnails, renderNext, renderRouting, renderTokens } from './views.js';

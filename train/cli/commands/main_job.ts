@@ -8,22 +8,22 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { generate } from '../model/generate.js';
-import { fromPretrained } from '../model/pretrained.js';
-import { TextStreamer } from '../model/text_streamer.js';
-import { parseReply, renderChat } from '../model/tokenizer/index.js';
-import { tokenizerFromFile } from './data/tokenizer_choice.js';
-import { CHECKPOINT_TOKENIZER } from './checkpoint.js';
-import { SFT_CHAT_OPTIONS } from './data/sft.js';
-import { runStage, type StageResult } from './stage.js';
-import { readStageConfig, type StageConfig } from './stage_config.js';
-import { clock } from './progress.js';
-import { backendOption, useBackend } from './commands/backend_flag.js';
+import { generate } from '../../../model/generate.js';
+import { fromPretrained } from '../../../model/pretrained.js';
+import { TextStreamer } from '../../../model/text_streamer.js';
+import { parseReply, renderChat } from '../../../model/tokenizer/index.js';
+import { tokenizerFromFile } from '../../data/tokenizer_choice.js';
+import { CHECKPOINT_TOKENIZER } from '../../checkpoint.js';
+import { SFT_CHAT_OPTIONS } from '../../data/sft.js';
+import { runStage, type StageResult } from '../../stage.js';
+import { readStageConfig, type StageConfig } from '../../stage_config.js';
+import { clock } from '../../progress.js';
+import { backendOption, useBackend } from './backend_flag.js';
 
 export const startHelp =
   'the main job: pre-train, mid-train and SFT a tiny LLM-jp-4 model, then generate [--arch llama|moe] [--out DIR] [--fresh] [--quick] [--backend cpu|gpu]';
 
-const CONFIGS = join(dirname(fileURLToPath(import.meta.url)), 'configs');
+const CONFIGS = join(dirname(fileURLToPath(import.meta.url)), '../../configs');
 const STAGES = ['pretrain', 'midtrain', 'sft'] as const;
 
 /** The three stage configs of an architecture, re-rooted under `out` (and shrunk with `quick`). */

@@ -4,7 +4,7 @@
 // which mode actually runs — `auto` may skip modes — and releases the backend when the body is done.
 // Bodies read values with `await t.data()` / `item()`: webgpu reads only asynchronously.
 
-import { getBackend, selectBackend, setBackend, type Backend } from '../../core/index.js';
+import { getBackend, selectBackend, setBackend, type Backend } from '../../../core/index.js';
 
 export const backendOption = {
   backend: { type: 'string' as const, default: process.env.LLMJP4_BACKEND ?? 'cpu' },

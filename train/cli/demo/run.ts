@@ -4,11 +4,11 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Generator, noGrad, tensor } from '../../core/index.js';
-import { writeFileAtomic } from '../../model/io/atomic_write.js';
+import { Generator, noGrad, tensor } from '../../../core/index.js';
+import { writeFileAtomic } from '../../../model/io/atomic_write.js';
 import { backendOption, useBackend } from '../commands/backend_flag.js';
-import { lineChartSvg } from '../plot.js';
-import { ProgressBar } from '../progress.js';
+import { lineChartSvg } from '../../plot.js';
+import { ProgressBar } from '../../progress.js';
 import { adamInit, adamStep, initParams, loss, sample, type CharMlpConfig, type Params } from './char_mlp.js';
 import { loadCharCorpus, type CharCorpus, type Lang } from './corpus.js';
 

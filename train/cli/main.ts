@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demo } from './demo/run.js';
 import { trainCommand, trainHelp } from './commands/train.js';
-import { startCommand, startHelp } from './main_job.js';
+import { startCommand, startHelp } from './commands/main_job.js';
 import { forward, forwardHelp, params, paramsHelp } from './commands/model.js';
 import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
 import { dataCommand, dataHelp } from './commands/data.js';

@@ -4,8 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Tokenizer } from '../../model/tokenizer/index.js';
-import { trainFromDir, writeModel } from '../../model/tokenizer/trainer.js';
+import { Tokenizer } from '../../../model/tokenizer/index.js';
+import { trainFromDir, writeModel } from '../../../model/tokenizer/trainer.js';
 
 export const tokenizeHelp = 'SentencePiece-encode text: --tokenizer FILE (--text TEXT [--json] | --jsonl IN)';
 export const detokenizeHelp = 'decode ids to text: --tokenizer FILE --ids "1,2,3" [--json]';

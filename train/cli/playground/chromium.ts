@@ -43,11 +43,15 @@ export async function launchChromium(): Promise<Browser> {
 
 /** `llmjp4 serve --model DIR --port 0` in a child process; resolves with the URL it prints. */
 export function startServe(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const root = join(PLAYGROUND_DIR, '../..');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'train/cli.ts'), 'serve', '--model', dir, '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const root = join(PLAYGROUND_DIR, '../../..');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'train/cli/main.ts'), 'serve', '--model', dir, '--port', '0'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   return new Promise((ok, fail) => {
