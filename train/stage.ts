@@ -6,7 +6,7 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel, type CausalLM } from '../model/causal_lm.js';
+import { architecture, createModel, type CausalLM } from '../model/causal_lm.js';
 import { preset } from '../model/presets.js';
 import { fromPretrained, savePretrained } from '../model/pretrained.js';
 import { writeFileAtomic } from '../model/io/atomic_write.js';
@@ -108,7 +108,7 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   const stream = batchStream(cfg, data);
   if (ck) stream.restore(ck.dataCursor);
 
-  const moe = model.config.model_type === 'qwen3_moe';
+  const moe = architecture(model.config).moe(model.config) !== null;
   const evalOpts = { maxTokens: cfg.eval.max_tokens, seqLen: cfg.eval.seq_len ?? cfg.seq_len, choices: false };
   const validate = async (step: number): Promise<EvalReport> => {
     const r = await evaluate(model, data, evalOpts);
