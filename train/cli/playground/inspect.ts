@@ -5,7 +5,7 @@
 // every backend supports (WebGPU reads are asynchronous).
 
 import { noGrad, routeTopK, type Tensor } from '../../../core/index.js';
-import type { CausalLM } from '../../../model/causal_lm.js';
+import { architecture, type CausalLM } from '../../../model/causal_lm.js';
 import { idsTensor } from '../../../model/generate.js';
 import type { Tokenizer } from '../../../model/tokenizer/tokenizer.js';
 
@@ -49,11 +49,12 @@ export async function inspect(model: CausalLM, tokenizer: Tokenizer, text: strin
   const attentions = [];
   for (const a of out.attentions!) attentions.push(await f32(a));
   const routing = [];
-  if (c.model_type === 'qwen3_moe') {
+  const moe = architecture(c).moe(c);
+  if (moe) {
     const sparse = model.sparseLayers();
-    const K = c.num_experts_per_tok;
+    const K = moe.num_experts_per_tok;
     for (let i = 0; i < out.routerLogits.length; i++) {
-      const r = noGrad(() => routeTopK(out.routerLogits[i]!, K, c.norm_topk_prob));
+      const r = noGrad(() => routeTopK(out.routerLogits[i]!, K, moe.norm_topk_prob));
       const [idx, w] = [await r.indices.data(), await r.weights.data()];
       const experts = ids.map((_, t) =>
         Array.from({ length: K }, (_, k) => ({ expert: idx[t * K + k]!, weight: w[t * K + k]! })),

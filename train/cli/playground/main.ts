@@ -6,6 +6,7 @@
 
 import { createGpuBackend, type GpuBackend } from '../../../kernels/gpu/index.js';
 import type { GpuMode } from '../../../kernels/gpu/index.js';
+import { architecture } from '../../../model/causal_lm.js';
 import { generate } from '../../../model/generate.js';
 import { forwardLogits, inspect, type Inspection } from './inspect.js';
 import { loadCheckpoint, type Loaded } from './load.js';
@@ -63,7 +64,7 @@ async function runInspect(m: Loaded): Promise<void> {
   renderNext($('next'), current.next);
   showAttention();
   const c = m.model.config;
-  renderRouting($('routing'), current, c.model_type === 'qwen3_moe' ? c.num_experts : 0);
+  renderRouting($('routing'), current, architecture(c).moe(c)?.num_experts ?? 0);
   status(`${current.ids.length} tokens, one forward pass in ${(performance.now() - t0).toFixed(0)} ms`);
   document.body.dataset.inspected = String(current.ids.length);
 }
@@ -112,15 +113,18 @@ async function main(): Promise<void> {
   const backend = await openBackend();
   const m = await loadCheckpoint(backend, (what) => status(what));
   const c = m.model.config;
+  const moe = architecture(c).moe(c);
+  const experts = moe ? `, ${moe.num_experts} experts, top-${moe.num_experts_per_tok}` : '';
   $('model-info').textContent =
-    `${c.model_type === 'llama' ? 'Llama' : 'Qwen3-MoE'} from ${m.source}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} kv), vocabulary ${c.vocab_size}${c.model_type === 'qwen3_moe' ? `, ${c.num_experts} experts, top-${c.num_experts_per_tok}` : ''}`;
+    `${architecture(c).name} from ${m.source}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ` +
+    `${c.num_attention_heads} heads (${c.num_key_value_heads} kv), vocabulary ${c.vocab_size}${experts}`;
   $<HTMLSelectElement>('layer').replaceChildren(
     ...Array.from({ length: c.num_hidden_layers }, (_, i) => new Option(String(i), String(i))),
   );
   $<HTMLSelectElement>('head').replaceChildren(
     ...Array.from({ length: c.num_attention_heads }, (_, i) => new Option(String(i), String(i))),
   );
-  $('routing-section').hidden = c.model_type !== 'qwen3_moe';
+  $('routing-section').hidden = moe === null;
   $('layer').addEventListener('change', showAttention);
   $('head').addEventListener('change', showAttention);
   $('inspect').addEventListener('click', () => busy(() => runInspect(m)));
