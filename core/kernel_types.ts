@@ -1,6 +1,6 @@
-// The contract between core and every backend: the list of kernel keys, their attributes, and the
-// shape of a kernel function. A backend is a plain object with one function per key (see kernels/cpu).
-// Kernels see only buffers, shapes and dtypes — never a Tensor, never autograd.
+// The contract between core and every backend: the kernel keys with their attributes and aux outputs
+// (declared beside each op, merged here), and the shape of a kernel function. A backend is a plain
+// object with one function per key (see kernels/cpu). Kernels see only buffers, shapes and dtypes.
 
 import type { DType, TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
@@ -16,119 +16,42 @@ export interface Buf<H = unknown> {
 export interface OutSpec {
   readonly shape: Shape;
   readonly dtype: DType;
+  /**
+   * The aux outputs' specs, by the op's aux shape rules (see KernelAux); present when the op has any.
+   * A kernel may ignore them; one that allocates before it runs (the GPU's CPU fallback) reads them.
+   */
+  readonly aux?: Readonly<Record<string, OutSpec>>;
 }
 
-type None = Record<string, never>;
-type Axis = { axis: number };
-export type AttentionAttrs = { causal: boolean; scale: number; offset: number; hasMask: boolean };
+/** The attributes of a kernel that takes none. */
+export type NoAttrs = Record<string, never>;
 
 /**
- * Every kernel key with its attributes. Inputs arrive in the order the op lists them, already
- * contiguous, already broadcast to a common shape for elementwise kernels, already type-checked.
+ * Every kernel key with its attributes: the contract's list of names. It is declared empty here and
+ * filled beside each op — core/ops/rms_norm.ts adds `rmsNorm` and `rmsNormBackward` with a
+ * `declare module '../kernel_types.js'` block — so an op, its kernel key and its attributes are read
+ * (and added) in one file, and TypeScript merges the blocks into this one interface. A key missing
+ * from a backend table, or a misspelt one, is a compile error; the CPU table (kernels/cpu/index.ts)
+ * is the full list to read. Inputs arrive in the order the op lists them, already contiguous,
+ * already broadcast to a common shape for elementwise kernels, already type-checked.
  */
-export interface KernelAttrs {
-  /** The one kernel that reads a strided input: inputs[0].data is the whole storage. */
-  contiguous: { strides: readonly number[]; offset: number };
-  cast: None;
-  // unary elementwise: out[i] = f(x[i])
-  neg: None;
-  abs: None;
-  sign: None;
-  exp: None;
-  log: None;
-  sqrt: None;
-  rsqrt: None;
-  sin: None;
-  cos: None;
-  tanh: None;
-  sigmoid: None;
-  relu: None;
-  silu: None;
-  gelu: { approximate: 'none' | 'tanh' };
-  erf: None;
-  square: None;
-  reciprocal: None;
-  clamp: { min: number; max: number };
-  // binary elementwise over equal shapes: out[i] = f(a[i], b[i])
-  add: None;
-  sub: None;
-  mul: None;
-  div: None;
-  pow: None;
-  maximum: None;
-  minimum: None;
-  eq: None;
-  ne: None;
-  lt: None;
-  le: None;
-  gt: None;
-  ge: None;
-  logicalAnd: None;
-  logicalOr: None;
-  logicalNot: None;
-  /** out[i] = cond[i] ? a[i] : b[i] */
-  where: None;
-  // single-axis reductions and scans: the input is viewed as [outer, size, inner]
-  sum: Axis;
-  max: Axis;
-  min: Axis;
-  argmax: Axis;
-  argmin: Axis;
-  cumsum: Axis & { reverse: boolean };
-  softmax: Axis;
-  logSoftmax: Axis;
-  /** Stable sort order along an axis (ties keep the lower index first). */
-  argsort: Axis & { descending: boolean };
-  // linear algebra: a [...batchA, M, K] (or [..., K, M] when transA) times b [...batchB, K, N]
-  // (or [..., N, K] when transB); batch dims broadcast.
-  matmul: { transA: boolean; transB: boolean };
-  /**
-   * y = act(x·wᵀ + b) + residual: x [..., in], w [out, in], then b [out] and residual [..., out] when
-   * flagged. With an activation, aux `pre` holds x·wᵀ + b (what the backward needs).
-   */
-  linear: { activation: 'none' | 'silu' | 'gelu' | 'gelu_tanh'; hasBias: boolean; hasResidual: boolean };
-  // fused transformer ops (each op in core/ops carries the unfused reference it is tested against)
-  /** y = w·x/√(mean(x²) + eps) over the last axis; aux `rstd` [rows]. */
-  rmsNorm: { eps: number };
-  /** inputs x, w, rstd, dy → [dx (x.size) | dw (C)] packed in one buffer. */
-  rmsNormBackward: Record<string, never>;
-  /** Half-split rotation of x [B, NH, T, HS] by cos/sin [T, HS] or [B, T, HS]; `inverse` rotates back. */
-  rope: { inverse: boolean };
-  /** silu(gate)·up. */
-  swiglu: Record<string, never>;
-  /** inputs gate, up, dy → [dgate | dup] packed. */
-  swigluBackward: Record<string, never>;
-  /** Row-wise cross-entropy of logits [N, V] with int32 targets [N], one streaming pass per row; aux `lse` [N], `count` []. */
-  crossEntropy: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
-  /** inputs logits, targets, lse, count, dy → dlogits [N, V]. */
-  crossEntropyBackward: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
-  /**
-   * Flash attention over q [B, NH, Tq, HS], k and v [B, KVH, Tk, HS] (query head h reads kv head
-   * h / (NH/KVH)), then an additive mask [B|1, NH|1, Tq|1, Tk] when `hasMask`. Query i sits at position
-   * offset + i; `causal` allows keys j ≤ offset + i. Output [B, NH, Tq, HS]; aux `lse` [B, NH, Tq].
-   */
-  attention: AttentionAttrs;
-  /** inputs q, k, v, out, lse, dout (, mask) → [dq | dk | dv] packed. */
-  attentionBackward: AttentionAttrs;
-  /**
-   * Mixture-of-experts SwiGLU over inputs x [N, H], weights [N, K], indices [N, K] (int32), stacked
-   * expert weights gate and up [E, I, H] and down [E, H, I]: y[n] = Σ_j weights[n, j]·expert_{indices[n, j]}(x[n]).
-   * At most `capacity` assignments per expert (−1: no limit). Aux: `plan` (int32), `G`, `U`, `Y`.
-   */
-  moe: { capacity: number };
-  /** inputs x, weights, gate, up, down, plan, G, U, Y, dy → [dx | dweights | dgate | dup | ddown] packed. */
-  moeBackward: Record<string, never>;
-  /** In place on inputs p, g, m, v (decoupled weight decay, bias-corrected moments); returns p. */
-  adamw: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number };
-  // indexing; index buffers are int32
-  gather: Axis;
-  scatterAdd: Axis;
-  indexSelect: Axis;
-  indexAdd: Axis;
-  cat: Axis;
-}
+export interface KernelAttrs {}
+
+/**
+ * The aux outputs of the kernels that have them (key → their names), declared beside the op as
+ * KernelAttrs is: `rmsNorm: 'rstd'`. The op gives each one a shape rule (`aux` in core/op.ts) and may
+ * `save` exactly these names; the rules reach the kernel as `out.aux`, which is how the GPU's CPU
+ * fallback sizes them before the host work runs.
+ */
+export interface KernelAux {}
 
 export type KernelName = keyof KernelAttrs;
+
+/** The keys of the kernels that take no attributes (most elementwise maps). */
+export type NoAttrKernel = { [K in KernelName]: KernelAttrs[K] extends NoAttrs ? K : never }[KernelName];
+
+/** The aux output names of kernel K (never, for a kernel without aux outputs). */
+export type AuxName<K extends KernelName> = K extends keyof KernelAux ? KernelAux[K] & string : never;
 
 /** A kernel's result when it also produces auxiliary buffers for the backward (e.g. a row logsumexp). */
 export interface KernelOutput<H = unknown> {

@@ -6,6 +6,13 @@ import { noGrad } from '../grad_mode.js';
 import { fmt, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** In place on inputs p, g, m, v (decoupled weight decay, bias-corrected moments); returns p. */
+    adamw: AdamwHyper;
+  }
+}
+
 export interface AdamwHyper {
   lr: number;
   beta1: number;

@@ -5,8 +5,8 @@
 // composition above, materialising the scores. First-order only; the mask receives no gradient.
 
 import { arange } from '../creation.js';
-import type { AttentionAttrs } from '../kernel_types.js';
-import { apply, type Op } from '../op.js';
+import type { KernelAttrs } from '../kernel_types.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './compare.js';
@@ -14,6 +14,22 @@ import { lazyGrads, packedBackwardOp } from './fused_util.js';
 import { softmax } from './softmax.js';
 import { floating } from './util.js';
 import { contiguous, expand, reshape } from './views.js';
+
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /**
+     * Flash attention over q [B, NH, Tq, HS], k and v [B, KVH, Tk, HS] (query head h reads kv head
+     * h / (NH/KVH)), then an additive mask [B|1, NH|1, Tq|1, Tk] when `hasMask`. Query i sits at position
+     * offset + i; `causal` allows keys j ≤ offset + i. Output [B, NH, Tq, HS]; aux `lse` [B, NH, Tq].
+     */
+    attention: { causal: boolean; scale: number; offset: number; hasMask: boolean };
+    /** inputs q, k, v, out, lse, dout (, mask) → [dq | dk | dv] packed. */
+    attentionBackward: KernelAttrs['attention'];
+  }
+  interface KernelAux {
+    attention: 'lse';
+  }
+}
 
 type QKV = 'q' | 'k' | 'v' | 'mask';
 
@@ -35,10 +51,12 @@ export function repeatKv(x: Tensor, rep: number): Tensor {
   return reshape(expand(x.unsqueeze(2), [B, KVH, rep, T, HS]), [B, KVH * rep, T, HS]);
 }
 
-function makeAttention(hasMask: boolean): Op<QKV, AttentionAttrs> {
+export type AttentionAttrs = KernelAttrs['attention'];
+
+function makeAttention(hasMask: boolean): KernelOp<QKV, 'attention'> {
   const inputs: QKV[] = hasMask ? ['q', 'k', 'v', 'mask'] : ['q', 'k', 'v'];
   const names = ['q', 'k', 'v', 'out', 'lse', 'dout', ...(hasMask ? ['mask'] : [])] as const;
-  const Backward = packedBackwardOp<(typeof names)[number], AttentionAttrs>('attentionBackward', names, ({ q, k, v }) => [
+  const Backward = packedBackwardOp<(typeof names)[number], 'attentionBackward'>('attentionBackward', names, ({ q, k, v }) => [
     q,
     k,
     v,
@@ -47,6 +65,8 @@ function makeAttention(hasMask: boolean): Op<QKV, AttentionAttrs> {
     name: 'attention',
     inputs,
     save: ['q', 'k', 'v', 'mask', 'out', 'lse'],
+    // Each query row's logsumexp of its scores, [B, NH, Tq].
+    aux: { lse: ({ q }, _a, out) => ({ shape: q.slice(0, 3), dtype: out.dtype }) },
     shape: ({ q, k, v, mask }) => {
       const [B, NH, Tq, HS] = q;
       const [, KVH, Tk] = k;
@@ -103,7 +123,7 @@ export function attentionWeights(q: Tensor, k: Tensor, opts: AttentionOptions = 
 const WITH_MASK = makeAttention(true);
 const WITHOUT_MASK = makeAttention(false);
 
-export function attentionOp(hasMask: boolean): Op<QKV, AttentionAttrs> {
+export function attentionOp(hasMask: boolean): KernelOp<QKV, 'attention'> {
   return hasMask ? WITH_MASK : WITHOUT_MASK;
 }
 

@@ -2,13 +2,25 @@
 // place — `expand` — so these ops see equal shapes, and expand's backward sums gradients back down.
 
 import type { DType } from '../dtype.js';
-import type { Op } from '../op.js';
+import type { KernelOp } from '../op.js';
 import type { Shape } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { where } from './compare.js';
 import { broadcastApply, floating, numeric } from './util.js';
 
-type None = Record<string, never>;
+declare module '../kernel_types.js' {
+  /** Binary elementwise kernels over equal shapes (the op broadcast them): out[i] = f(a[i], b[i]). */
+  interface KernelAttrs {
+    add: NoAttrs;
+    sub: NoAttrs;
+    mul: NoAttrs;
+    div: NoAttrs;
+    pow: NoAttrs;
+    maximum: NoAttrs;
+    minimum: NoAttrs;
+  }
+}
+
 type AB = 'a' | 'b';
 const same = ({ a }: Record<AB, Shape>) => a;
 const num =
@@ -17,7 +29,7 @@ const num =
     numeric(op, a, b);
 
 /** y = a + b; da = dy, db = dy. */
-export const Add: Op<AB, None> = {
+export const Add: KernelOp<AB, 'add'> = {
   name: 'add',
   inputs: ['a', 'b'],
   shape: same,
@@ -25,7 +37,7 @@ export const Add: Op<AB, None> = {
   backward: (dy) => ({ a: () => dy, b: () => dy }),
 };
 /** y = a − b; da = dy, db = −dy. */
-export const Sub: Op<AB, None> = {
+export const Sub: KernelOp<AB, 'sub'> = {
   name: 'sub',
   inputs: ['a', 'b'],
   shape: same,
@@ -33,7 +45,7 @@ export const Sub: Op<AB, None> = {
   backward: (dy) => ({ a: () => dy, b: () => dy.neg() }),
 };
 /** y = a·b; da = dy·b, db = dy·a. */
-export const Mul: Op<AB, None> = {
+export const Mul: KernelOp<AB, 'mul'> = {
   name: 'mul',
   inputs: ['a', 'b'],
   shape: same,
@@ -42,7 +54,7 @@ export const Mul: Op<AB, None> = {
   backward: (dy, { a, b }) => ({ a: () => dy.mul(b), b: () => dy.mul(a) }),
 };
 /** y = a/b; da = dy/b, db = −dy·y/b. */
-export const Div: Op<AB, None> = {
+export const Div: KernelOp<AB, 'div'> = {
   name: 'div',
   inputs: ['a', 'b'],
   shape: same,
@@ -54,7 +66,7 @@ export const Div: Op<AB, None> = {
  * y = aᵇ; da = dy·b·aᵇ⁻¹, db = dy·y·ln a — taken as 0 where a = 0 and b ≥ 0 (the limit PyTorch uses),
  * so x.pow(2) at x = 0 has a finite exponent gradient.
  */
-export const Pow: Op<AB, None> = {
+export const Pow: KernelOp<AB, 'pow'> = {
   name: 'pow',
   inputs: ['a', 'b'],
   shape: same,
@@ -72,7 +84,7 @@ function winnerShare(dy: Tensor, wins: Tensor, ties: Tensor): Tensor {
 }
 
 /** y = max(a, b); the larger side gets dy (split evenly on ties, as torch.maximum). */
-export const Maximum: Op<AB, None> = {
+export const Maximum: KernelOp<AB, 'maximum'> = {
   name: 'maximum',
   inputs: ['a', 'b'],
   shape: same,
@@ -81,7 +93,7 @@ export const Maximum: Op<AB, None> = {
   backward: (dy, { a, b }) => ({ a: () => winnerShare(dy, a.gt(b), a.eq(b)), b: () => winnerShare(dy, b.gt(a), a.eq(b)) }),
 };
 /** y = min(a, b); the smaller side gets dy (split evenly on ties). */
-export const Minimum: Op<AB, None> = {
+export const Minimum: KernelOp<AB, 'minimum'> = {
   name: 'minimum',
   inputs: ['a', 'b'],
   shape: same,

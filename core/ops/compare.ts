@@ -2,16 +2,33 @@
 // branches) and `maskedFill`. Operands broadcast like the arithmetic ops.
 
 import type { DType } from '../dtype.js';
-import { apply, type Op } from '../op.js';
+import type { NoAttrKernel } from '../kernel_types.js';
+import { apply, type KernelOp } from '../op.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { scalarTensor, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastApply, numeric, pair } from './util.js';
 import { expand } from './views.js';
 
-type None = Record<string, never>;
+declare module '../kernel_types.js' {
+  /** Comparisons and logic over equal shapes (the op broadcast them), giving bool; `where` picks a or b. */
+  interface KernelAttrs {
+    eq: NoAttrs;
+    ne: NoAttrs;
+    lt: NoAttrs;
+    le: NoAttrs;
+    gt: NoAttrs;
+    ge: NoAttrs;
+    logicalAnd: NoAttrs;
+    logicalOr: NoAttrs;
+    logicalNot: NoAttrs;
+    /** out[i] = cond[i] ? a[i] : b[i] */
+    where: NoAttrs;
+  }
+}
+
 type AB = 'a' | 'b';
 
-function compareOp(name: string): Op<AB, None> {
+function compareOp<K extends NoAttrKernel>(name: K): KernelOp<AB, K> {
   return {
     name,
     inputs: ['a', 'b'],
@@ -20,7 +37,7 @@ function compareOp(name: string): Op<AB, None> {
   };
 }
 
-function logicOp<I extends AB>(name: string, inputs: readonly I[]): Op<I, None> {
+function logicOp<I extends AB, K extends NoAttrKernel>(name: K, inputs: readonly I[]): KernelOp<I, K> {
   return {
     name,
     inputs,
@@ -55,7 +72,7 @@ export const logicalNot = (a: Tensor) => apply(LogicalNot, { a }, {});
 type CAB = 'cond' | 'a' | 'b';
 
 /** y = cond ? a : b; da = dy where cond, db = dy where not. */
-export const Where: Op<CAB, None> = {
+export const Where: KernelOp<CAB, 'where'> = {
   name: 'where',
   inputs: ['cond', 'a', 'b'],
   shape: ({ cond }) => cond,

@@ -1,16 +1,17 @@
 // Helpers for fused ops whose backward kernel returns several gradients packed in one buffer.
 
-import { apply, type Op } from '../op.js';
+import type { KernelName } from '../kernel_types.js';
+import { apply, type KernelOp, type Op } from '../op.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { narrow, reshape } from './views.js';
 
 /** A non-differentiable op running a backward kernel whose output is the listed gradients, flattened and concatenated. */
-export function packedBackwardOp<I extends string, A>(
-  name: string,
+export function packedBackwardOp<I extends string, K extends KernelName>(
+  name: K,
   inputs: readonly I[],
   parts: (s: Record<I, Shape>) => Shape[],
-): Op<I, A> {
+): KernelOp<I, K> {
   return {
     name,
     inputs,

@@ -4,12 +4,20 @@
 
 import { ones, zeros } from '../creation.js';
 import type { DType } from '../dtype.js';
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt, normalizeAxis, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { reshape, unsqueeze } from './views.js';
 
-type Axis = { axis: number };
+declare module '../kernel_types.js' {
+  /** Indexing along an axis; index buffers are int32. */
+  interface KernelAttrs {
+    gather: { axis: number };
+    scatterAdd: { axis: number };
+    indexSelect: { axis: number };
+    indexAdd: { axis: number };
+  }
+}
 
 function checkIndexDtype(op: string, index: DType): void {
   if (index !== 'int32') throw new Error(`${op}: index must be int32, got ${index}`);
@@ -20,7 +28,7 @@ function zerosOf(shape: Shape, like: Tensor): Tensor {
 }
 
 /** y[...i...] = x[...index[...i...]...] along `axis`; dx = scatterAdd(0, index, dy). */
-export const Gather: Op<'x' | 'index', Axis> = {
+export const Gather: KernelOp<'x' | 'index', 'gather'> = {
   name: 'gather',
   inputs: ['x', 'index'],
   save: ['index'],
@@ -36,7 +44,7 @@ export const Gather: Op<'x' | 'index', Axis> = {
 };
 
 /** y = x, then y[...index[p]...] += src[p] along `axis`; dx = dy, dsrc = gather(dy, index). */
-export const ScatterAdd: Op<'x' | 'index' | 'src', Axis> = {
+export const ScatterAdd: KernelOp<'x' | 'index' | 'src', 'scatterAdd'> = {
   name: 'scatterAdd',
   inputs: ['x', 'index', 'src'],
   save: ['index'],
@@ -54,7 +62,7 @@ export const ScatterAdd: Op<'x' | 'index' | 'src', Axis> = {
 };
 
 /** y = the rows of x listed in a 1-D index, along `axis`; dx = indexAdd(0, index, dy). */
-export const IndexSelect: Op<'x' | 'index', Axis> = {
+export const IndexSelect: KernelOp<'x' | 'index', 'indexSelect'> = {
   name: 'indexSelect',
   inputs: ['x', 'index'],
   save: ['index'],
@@ -67,7 +75,7 @@ export const IndexSelect: Op<'x' | 'index', Axis> = {
 };
 
 /** y = x, then y[index[k]] += src[k] along `axis` (repeats accumulate); dx = dy, dsrc = indexSelect(dy). */
-export const IndexAdd: Op<'x' | 'index' | 'src', Axis> = {
+export const IndexAdd: KernelOp<'x' | 'index' | 'src', 'indexAdd'> = {
   name: 'indexAdd',
   inputs: ['x', 'index', 'src'],
   save: ['index'],

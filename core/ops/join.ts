@@ -1,13 +1,20 @@
 // Joining and splitting along an axis: cat (a variadic op: its inputs are x0, x1, ...), stack,
 // split and chunk (views made with narrow).
 
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { narrow, unsqueeze } from './views.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** Concatenate the inputs along an axis. */
+    cat: { axis: number };
+  }
+}
+
 /** y = [x0 | x1 | ...] along `axis`; each dxi = the matching slice of dy. */
-export const Cat: Op<string, { axis: number }> = {
+export const Cat: KernelOp<string, 'cat'> = {
   name: 'cat',
   inputs: [],
   variadic: true,

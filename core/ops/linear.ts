@@ -3,15 +3,27 @@
 // is the same math as separate ops, and the two are tested equal (forward and every gradient).
 
 import type { KernelAttrs } from '../kernel_types.js';
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { matmul } from './matmul.js';
 import { geluDerivative, siluDerivative } from './unary.js';
 import { floating } from './util.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /**
+     * y = act(x·wᵀ + b) + residual: x [..., in], w [out, in], then b [out] and residual [..., out] when
+     * flagged. With an activation, aux `pre` holds x·wᵀ + b (what the backward needs).
+     */
+    linear: { activation: 'none' | 'silu' | 'gelu' | 'gelu_tanh'; hasBias: boolean; hasResidual: boolean };
+  }
+  interface KernelAux {
+    linear: 'pre';
+  }
+}
+
 export type Activation = KernelAttrs['linear']['activation'];
-type LinearAttrs = KernelAttrs['linear'];
 type In = 'x' | 'w' | 'b' | 'r';
 
 function activate(z: Tensor, activation: Activation): Tensor {
@@ -30,12 +42,14 @@ function activationDerivative(z: Tensor, activation: Activation): Tensor {
  * y = act(z) + r with z = x·wᵀ + b. Backward, with dz = dy·act′(z) (z is the kernel's aux `pre`):
  * dx = dz·w, dw = dzᵀ·x (rows flattened), db = Σ_rows dz, dr = dy.
  */
-function makeLinear(hasBias: boolean, hasResidual: boolean): Op<In, LinearAttrs> {
+function makeLinear(hasBias: boolean, hasResidual: boolean): KernelOp<In, 'linear'> {
   const inputs: In[] = ['x', 'w', ...(hasBias ? ['b' as const] : []), ...(hasResidual ? ['r' as const] : [])];
   return {
     name: 'linear',
     inputs,
     save: ['x', 'w', 'pre'],
+    // z = x·wᵀ + b, kept only when an activation follows (without one, dz = dy).
+    aux: { pre: (_x, { activation }, out) => (activation === 'none' ? null : { shape: out.shape, dtype: out.dtype }) },
     shape: ({ x, w, b, r }) => {
       if (w.length !== 2 || x.length < 1 || x.at(-1) !== w[1]) {
         throw new Error(`linear: x is ${fmt(x)} and w is ${fmt(w)}; expected w [out, ${x.at(-1)}]`);
@@ -72,10 +86,10 @@ function makeLinear(hasBias: boolean, hasResidual: boolean): Op<In, LinearAttrs>
   };
 }
 
-const OPS = new Map<string, Op<In, LinearAttrs>>();
+const OPS = new Map<string, KernelOp<In, 'linear'>>();
 
 /** The Linear op for one combination of optional inputs (bias, residual). */
-export function linearOp(hasBias: boolean, hasResidual: boolean): Op<In, LinearAttrs> {
+export function linearOp(hasBias: boolean, hasResidual: boolean): KernelOp<In, 'linear'> {
   const key = `${hasBias}${hasResidual}`;
   if (!OPS.has(key)) OPS.set(key, makeLinear(hasBias, hasResidual));
   return OPS.get(key)!;

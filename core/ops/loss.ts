@@ -3,7 +3,7 @@
 // the readable composition logSoftmax → gather → masked mean. Probability targets are composed directly.
 
 import { isFloating } from '../dtype.js';
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './compare.js';
@@ -12,6 +12,18 @@ import { sum } from './reduce.js';
 import { logSoftmax } from './softmax.js';
 import { reshape } from './views.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** Row-wise cross-entropy of logits [N, V] with int32 targets [N], one streaming pass per row; aux `lse` [N], `count` []. */
+    crossEntropy: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
+    /** inputs logits, targets, lse, count, dy → dlogits [N, V]. */
+    crossEntropyBackward: { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
+  }
+  interface KernelAux {
+    crossEntropy: 'lse' | 'count';
+  }
+}
+
 export interface CrossEntropyOptions {
   /** Targets equal to this are skipped: no loss, no gradient, not counted in the mean (default -100). */
   ignoreIndex?: number;
@@ -19,10 +31,9 @@ export interface CrossEntropyOptions {
   reduction?: 'mean' | 'sum' | 'none';
 }
 
-type CeAttrs = { ignoreIndex: number; reduction: 'mean' | 'sum' | 'none' };
 type LT = 'logits' | 'targets';
 
-const CrossEntropyBackward: Op<'logits' | 'targets' | 'lse' | 'count' | 'dy', CeAttrs> = {
+const CrossEntropyBackward: KernelOp<'logits' | 'targets' | 'lse' | 'count' | 'dy', 'crossEntropyBackward'> = {
   name: 'crossEntropyBackward',
   inputs: ['logits', 'targets', 'lse', 'count', 'dy'],
   shape: ({ logits }) => logits,
@@ -33,10 +44,15 @@ const CrossEntropyBackward: Op<'logits' | 'targets' | 'lse' | 'count' | 'dy', Ce
  * Rows of logits [N, V] against int32 targets [N]: loss_r = lse_r − x[r, t_r]. Backward:
  * dlogits = g_r·(softmax_r − onehot(t_r)), g_r = dy/count (mean), dy (sum) or dy_r (none).
  */
-export const CrossEntropy: Op<LT, CeAttrs> = {
+export const CrossEntropy: KernelOp<LT, 'crossEntropy'> = {
   name: 'crossEntropy',
   inputs: ['logits', 'targets'],
   save: ['logits', 'targets', 'lse', 'count'],
+  // Each row's logsumexp, and the number of counted (non-ignored) targets.
+  aux: {
+    lse: ({ logits }, _a, out) => ({ shape: [logits[0]!], dtype: out.dtype }),
+    count: (_x, _a, out) => ({ shape: [], dtype: out.dtype }),
+  },
   shape: ({ logits, targets }, { reduction }) => {
     if (logits.length !== 2 || targets.length !== 1 || targets[0] !== logits[0]) {
       throw new Error(`crossEntropy: expected logits [N, V] and targets [N], got ${fmt(logits)} and ${fmt(targets)}`);

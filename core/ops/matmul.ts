@@ -3,13 +3,22 @@
 // x·wᵀ nor any backward product ever materialises a transpose.
 
 import { isFloating } from '../dtype.js';
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { broadcastShapes, fmt, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { contiguous, reshape, squeeze, sumTo, unsqueeze } from './views.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /**
+     * a [...batchA, M, K] (or [..., K, M] when transA) times b [...batchB, K, N] (or [..., N, K] when
+     * transB); batch dims broadcast.
+     */
+    matmul: { transA: boolean; transB: boolean };
+  }
+}
+
 type AB = 'a' | 'b';
-type Flags = { transA: boolean; transB: boolean };
 
 /** The logical (as-multiplied) shape of a stored operand. */
 function logical(s: Shape, trans: boolean): Shape {
@@ -20,7 +29,7 @@ function logical(s: Shape, trans: boolean): Shape {
  * C = op(A)·op(B) over broadcast batch dims, op = transpose when flagged.
  * dA = dC·Bᵀ and dB = Aᵀ·dC (each summed over the batch dims it was broadcast along).
  */
-export const MatMul: Op<AB, Flags> = {
+export const MatMul: KernelOp<AB, 'matmul'> = {
   name: 'matmul',
   inputs: ['a', 'b'],
   save: ['a', 'b'],

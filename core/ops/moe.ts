@@ -4,17 +4,32 @@
 // Expert weights are stacked: gate and up [E, I, H], down [E, H, I] (HF's per-expert tensors are views).
 
 import { tensor } from '../creation.js';
-import type { KernelAttrs } from '../kernel_types.js';
-import { apply, type Op } from '../op.js';
+import { apply, type AuxRule, type KernelOp } from '../op.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { lazyGrads, packedBackwardOp } from './fused_util.js';
 import { floating } from './util.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /**
+     * Mixture-of-experts SwiGLU over inputs x [N, H], weights [N, K], indices [N, K] (int32), stacked
+     * expert weights gate and up [E, I, H] and down [E, H, I]: y[n] = Σ_j weights[n, j]·expert_{indices[n, j]}(x[n]).
+     * At most `capacity` assignments per expert (−1: no limit). Aux: `plan` (int32), `G`, `U`, `Y`.
+     */
+    moe: { capacity: number };
+    /** inputs x, weights, gate, up, down, plan, G, U, Y, dy → [dx | dweights | dgate | dup | ddown] packed. */
+    moeBackward: NoAttrs;
+  }
+  interface KernelAux {
+    moe: 'plan' | 'G' | 'U' | 'Y';
+  }
+}
+
 type In = 'x' | 'weights' | 'indices' | 'gate' | 'up' | 'down';
 type BackIn = 'x' | 'weights' | 'gate' | 'up' | 'down' | 'plan' | 'G' | 'U' | 'Y' | 'dy';
 
-const MoeBackward = packedBackwardOp<BackIn, Record<string, never>>(
+const MoeBackward = packedBackwardOp<BackIn, 'moeBackward'>(
   'moeBackward',
   ['x', 'weights', 'gate', 'up', 'down', 'plan', 'G', 'U', 'Y', 'dy'],
   ({ x, weights, gate, up, down }) => [x, weights, gate, up, down],
@@ -29,10 +44,14 @@ function expertMlp(x: Tensor, gate: Tensor, up: Tensor, down: Tensor): Tensor {
  * y[n] = Σ_j weights[n, j] · expert_{indices[n, j]}(x[n]). Gradients: x, the routing weights (so the
  * router learns through them), and every expert's gate/up/down; indices are not differentiable.
  */
-export const MoeExperts: Op<In, KernelAttrs['moe']> = {
+/** The plan and the expert rows' activations are sized by the routing (and laid out by each backend), not by shapes. */
+const bySize: AuxRule<In, { capacity: number }> = () => null;
+
+export const MoeExperts: KernelOp<In, 'moe'> = {
   name: 'moe',
   inputs: ['x', 'weights', 'indices', 'gate', 'up', 'down'],
   save: ['x', 'weights', 'gate', 'up', 'down', 'plan', 'G', 'U', 'Y'],
+  aux: { plan: bySize, G: bySize, U: bySize, Y: bySize },
   shape: ({ x, weights, indices, gate, up, down }) => {
     const [N, H] = x;
     const [E, I] = gate;

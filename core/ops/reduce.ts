@@ -2,12 +2,24 @@
 // var, norm; and the cumsum scan. Kernels reduce one axis at a time; several axes are a chain of
 // single-axis ops, each with its own (simple) backward.
 
-import { apply, type Op } from '../op.js';
+import { apply, type ForwardOp, type KernelOp } from '../op.js';
 import { fmt, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './compare.js';
 import { floating, numeric } from './util.js';
 import { expand, reshape, unsqueeze } from './views.js';
+
+declare module '../kernel_types.js' {
+  /** Single-axis reductions and scans: the input is viewed as [outer, size, inner]. */
+  interface KernelAttrs {
+    sum: { axis: number };
+    max: { axis: number };
+    min: { axis: number };
+    argmax: { axis: number };
+    argmin: { axis: number };
+    cumsum: { axis: number; reverse: boolean };
+  }
+}
 
 type X = 'x';
 type AxisAttrs = { axis: number; keepdim: boolean };
@@ -24,7 +36,7 @@ function spread(dy: Tensor, { axis, keepdim }: AxisAttrs, x: Shape): Tensor {
 }
 
 /** y = Σ x along an axis; dx = dy broadcast back along it. */
-export const Sum: Op<X, AxisAttrs> = {
+export const Sum: KernelOp<X, 'sum', AxisAttrs> = {
   name: 'sum',
   inputs: ['x'],
   shape: ({ x }, a) => reducedShape('sum', x, a, true),
@@ -33,7 +45,7 @@ export const Sum: Op<X, AxisAttrs> = {
 };
 
 /** y = max/min along an axis; dx = dy shared evenly among the positions that attain it. */
-function extremum(name: 'max' | 'min'): Op<X, AxisAttrs> {
+function extremum<K extends 'max' | 'min'>(name: K): KernelOp<X, K, AxisAttrs> {
   return {
     name,
     inputs: ['x'],
@@ -52,7 +64,7 @@ function extremum(name: 'max' | 'min'): Op<X, AxisAttrs> {
 export const Max = extremum('max');
 export const Min = extremum('min');
 
-function argOp(name: 'argmax' | 'argmin'): Op<X, AxisAttrs> {
+function argOp<K extends 'argmax' | 'argmin'>(name: K): KernelOp<X, K, AxisAttrs> {
   return {
     name,
     inputs: ['x'],
@@ -64,7 +76,7 @@ export const Argmax = argOp('argmax');
 export const Argmin = argOp('argmin');
 
 /** y_i = Σ_{j≤i} x_j (or j ≥ i when reversed); dx = the reverse scan of dy. */
-export const Cumsum: Op<X, { axis: number; reverse: boolean }> = {
+export const Cumsum: KernelOp<X, 'cumsum'> = {
   name: 'cumsum',
   inputs: ['x'],
   shape: ({ x }) => x,
@@ -76,7 +88,7 @@ export const Cumsum: Op<X, { axis: number; reverse: boolean }> = {
  * y = √(Σ x²) over the axes; dx = dy·x/y, and 0 where y = 0 (the subgradient PyTorch uses —
  * composing sqrt and square would give 0·∞ = NaN there, which is why this is its own op).
  */
-export const Norm: Op<X, { axes: number[] | null; keepdim: boolean }> = {
+export const Norm: ForwardOp<X, { axes: number[] | null; keepdim: boolean }> = {
   name: 'norm',
   inputs: ['x'],
   shape: ({ x }, { axes, keepdim }) => reduceShapeAll(x, axes, keepdim),
@@ -108,7 +120,12 @@ function resolveAxes(op: string, x: Tensor, axis: Axes | undefined): number[] {
  * Apply a single-axis reduction over `axis` (one, several, or all when undefined). A full
  * reduction flattens first, so it is one kernel call and its result is 0-d, as in PyTorch.
  */
-function reduceAxes(op: Op<X, AxisAttrs>, x: Tensor, axis: Axes | undefined, keepdim: boolean): Tensor {
+function reduceAxes(
+  op: KernelOp<X, 'sum' | 'max' | 'min', AxisAttrs>,
+  x: Tensor,
+  axis: Axes | undefined,
+  keepdim: boolean,
+): Tensor {
   if (axis === undefined && !keepdim) return apply(op, { x: reshape(x, [x.numel()]) }, { axis: 0, keepdim: false });
   const axes = resolveAxes(op.name, x, axis);
   let y = x;
@@ -134,7 +151,12 @@ export function mean(x: Tensor, axis?: Axes, keepdim = false): Tensor {
   return sum(x, axis, keepdim).div(countOver('mean', x, axis));
 }
 
-function argReduce(op: Op<X, AxisAttrs>, x: Tensor, axis: number | undefined, keepdim: boolean): Tensor {
+function argReduce(
+  op: KernelOp<X, 'argmax' | 'argmin', AxisAttrs>,
+  x: Tensor,
+  axis: number | undefined,
+  keepdim: boolean,
+): Tensor {
   if (axis === undefined) return apply(op, { x: reshape(x, [x.numel()]) }, { axis: 0, keepdim: false });
   return apply(op, { x }, { axis: normalizeAxis(op.name, axis, x.ndim), keepdim });
 }

@@ -6,7 +6,7 @@
 import { getBackend } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Backend } from '../kernel_types.js';
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cat } from './join.js';
@@ -14,10 +14,17 @@ import { indexSelect } from './indexing.js';
 import { narrow } from './views.js';
 import { floating } from './util.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** Half-split rotation of x [B, NH, T, HS] by cos/sin [T, HS] or [B, T, HS]; `inverse` rotates back. */
+    rope: { inverse: boolean };
+  }
+}
+
 type XCS = 'x' | 'cos' | 'sin';
 
 /** out = x·cos + rotate_half(x)·sin over x [B, NH, T, HS]; dx = the inverse rotation of dy. */
-export const Rope: Op<XCS, { inverse: boolean }> = {
+export const Rope: KernelOp<XCS, 'rope'> = {
   name: 'rope',
   inputs: ['x', 'cos', 'sin'],
   save: ['cos', 'sin'],

@@ -1,15 +1,21 @@
 // softmax and logSoftmax over one axis. The kernels subtract the row max before exp (so exp never
 // overflows); the backward passes use the saved output, never recomputing exp.
 
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { floating } from './util.js';
 
-type Axis = { axis: number };
+declare module '../kernel_types.js' {
+  /** Along one axis, the input viewed as [outer, size, inner]. */
+  interface KernelAttrs {
+    softmax: { axis: number };
+    logSoftmax: { axis: number };
+  }
+}
 
 /** y = eˣ / Σ eˣ; dx = y·(dy − Σ dy·y). */
-export const Softmax: Op<'x', Axis> = {
+export const Softmax: KernelOp<'x', 'softmax'> = {
   name: 'softmax',
   inputs: ['x'],
   shape: ({ x }) => x,
@@ -19,7 +25,7 @@ export const Softmax: Op<'x', Axis> = {
 };
 
 /** y = x − log Σ eˣ; dx = dy − eʸ·Σ dy. */
-export const LogSoftmax: Op<'x', Axis> = {
+export const LogSoftmax: KernelOp<'x', 'logSoftmax'> = {
   name: 'logSoftmax',
   inputs: ['x'],
   shape: ({ x }) => x,

@@ -1,15 +1,22 @@
 // Ordering: argsort (a stable kernel; ties keep the lower index first), sort and topk. The values are
 // a gather by the indices, so they are differentiable (dx scatters dy back to where each came from).
 
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { gather } from './indexing.js';
 import { numeric } from './util.js';
 import { narrow } from './views.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** Stable sort order along an axis (ties keep the lower index first). */
+    argsort: { axis: number; descending: boolean };
+  }
+}
+
 /** Indices that sort x along `axis`; not differentiable (int32). */
-export const Argsort: Op<'x', { axis: number; descending: boolean }> = {
+export const Argsort: KernelOp<'x', 'argsort'> = {
   name: 'argsort',
   inputs: ['x'],
   shape: ({ x }) => x,

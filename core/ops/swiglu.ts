@@ -1,22 +1,27 @@
 // SwiGLU, the gated MLP activation of Llama and Qwen3: silu(gate)·up, fused into one pass (and its
 // backward into one pass producing both gradients). First-order only.
 
-import { apply, type Op } from '../op.js';
+import { apply, type KernelOp } from '../op.js';
 import { fmt, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { lazyGrads, packedBackwardOp } from './fused_util.js';
 import { floating } from './util.js';
 
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** silu(gate)·up. */
+    swiglu: NoAttrs;
+    /** inputs gate, up, dy → [dgate | dup] packed. */
+    swigluBackward: NoAttrs;
+  }
+}
+
 type GU = 'gate' | 'up';
 
-const SwigluBackward = packedBackwardOp<GU | 'dy', Record<string, never>>(
-  'swigluBackward',
-  ['gate', 'up', 'dy'],
-  ({ gate, up }) => [gate, up],
-);
+const SwigluBackward = packedBackwardOp('swigluBackward', ['gate', 'up', 'dy'], ({ gate, up }) => [gate, up]);
 
 /** y = silu(g)·u; dg = dy·u·silu′(g), du = dy·silu(g). */
-export const Swiglu: Op<GU, Record<string, never>> = {
+export const Swiglu: KernelOp<GU, 'swiglu'> = {
   name: 'swiglu',
   inputs: ['gate', 'up'],
   save: ['gate', 'up'],

@@ -2,13 +2,37 @@
 // written in ops (from the saved input x or the saved output y, whichever is cheaper).
 
 import type { DType } from '../dtype.js';
-import { apply, type Op } from '../op.js';
+import type { NoAttrKernel } from '../kernel_types.js';
+import { apply, type KernelOp } from '../op.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './compare.js';
 import { floating, numeric } from './util.js';
 
-type None = Record<string, never>;
+declare module '../kernel_types.js' {
+  /** Unary elementwise kernels: out[i] = f(x[i]). */
+  interface KernelAttrs {
+    neg: NoAttrs;
+    abs: NoAttrs;
+    sign: NoAttrs;
+    exp: NoAttrs;
+    log: NoAttrs;
+    sqrt: NoAttrs;
+    rsqrt: NoAttrs;
+    sin: NoAttrs;
+    cos: NoAttrs;
+    tanh: NoAttrs;
+    sigmoid: NoAttrs;
+    relu: NoAttrs;
+    silu: NoAttrs;
+    erf: NoAttrs;
+    square: NoAttrs;
+    reciprocal: NoAttrs;
+    gelu: { approximate: 'none' | 'tanh' };
+    clamp: { min: number; max: number };
+  }
+}
+
 const same = ({ x }: Record<'x', Shape>) => x;
 const num =
   (op: string) =>
@@ -16,12 +40,12 @@ const num =
     numeric(op, x);
 
 /** Build a one-input op: `derivative(x, y)` is dy/dx, so backward is dx = dy · derivative. */
-function elementwise(
-  name: string,
+function elementwise<K extends NoAttrKernel>(
+  name: K,
   dtype: (d: Record<'x', DType>) => DType,
   save: readonly ('x' | 'out')[],
   derivative: ((x: Tensor, y: Tensor) => Tensor) | null,
-): Op<'x', None> {
+): KernelOp<'x', K> {
   return {
     name,
     inputs: ['x'],
@@ -35,7 +59,7 @@ function elementwise(
 }
 
 /** y = −x; dx = −dy. */
-export const Neg: Op<'x', None> = {
+export const Neg: KernelOp<'x', 'neg'> = {
   name: 'neg',
   inputs: ['x'],
   shape: same,
@@ -91,7 +115,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
  * GELU. Exact: y = x·Φ(x), dx = dy·(Φ(x) + x·φ(x)). Tanh form: y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³),
  * dx = dy·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)) with t = tanh u.
  */
-export const Gelu: Op<'x', { approximate: 'none' | 'tanh' }> = {
+export const Gelu: KernelOp<'x', 'gelu'> = {
   name: 'gelu',
   inputs: ['x'],
   shape: same,
@@ -124,7 +148,7 @@ export function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor 
 }
 
 /** y = min(max(x, lo), hi); dx = dy where lo ≤ x ≤ hi, else 0. */
-export const Clamp: Op<'x', { min: number; max: number }> = {
+export const Clamp: KernelOp<'x', 'clamp'> = {
   name: 'clamp',
   inputs: ['x'],
   shape: same,

@@ -2,11 +2,18 @@
 // Broadcasting lives here (`expand`), and so does un-broadcasting (`sumTo`, expand's backward).
 
 import { zeros } from '../creation.js';
-import { apply, type Op } from '../op.js';
+import { apply, type ForwardOp, type ViewOp } from '../op.js';
 import { contiguousStrides, fmt, normalizeAxis, sizeOf, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cat } from './join.js';
 import { sum } from './reduce.js';
+
+declare module '../kernel_types.js' {
+  interface KernelAttrs {
+    /** The one kernel that reads a strided input (Tensor.toBuf calls it): inputs[0].data is the whole storage. */
+    contiguous: { strides: readonly number[]; offset: number };
+  }
+}
 
 type X = 'x';
 
@@ -24,7 +31,7 @@ function inferShape(op: string, from: Shape, to: readonly number[]): number[] {
 }
 
 /** Same elements, new shape (input must be contiguous; `reshape` copies first when it is not). */
-export const Reshape: Op<X, { shape: number[] }> = {
+export const Reshape: ViewOp<X, { shape: number[] }> = {
   name: 'reshape',
   inputs: ['x'],
   shape: (_, { shape }) => shape,
@@ -33,7 +40,7 @@ export const Reshape: Op<X, { shape: number[] }> = {
 };
 
 /** Reorder axes; dx = dy permuted back by the inverse permutation. */
-export const Permute: Op<X, { dims: number[] }> = {
+export const Permute: ViewOp<X, { dims: number[] }> = {
   name: 'permute',
   inputs: ['x'],
   shape: ({ x }, { dims }) => dims.map((d) => x[d]),
@@ -46,7 +53,7 @@ export const Permute: Op<X, { dims: number[] }> = {
 };
 
 /** Broadcast size-1 (or missing leading) axes to `shape` with stride 0; dx = sumTo(dy, x.shape). */
-export const Expand: Op<X, { shape: number[] }> = {
+export const Expand: ViewOp<X, { shape: number[] }> = {
   name: 'expand',
   inputs: ['x'],
   shape: ({ x }, { shape }) => {
@@ -64,7 +71,7 @@ export const Expand: Op<X, { shape: number[] }> = {
 };
 
 /** Elements [start, start+length) along one axis; dx = dy padded back with zeros. */
-export const Narrow: Op<X, { axis: number; start: number; length: number }> = {
+export const Narrow: ViewOp<X, { axis: number; start: number; length: number }> = {
   name: 'narrow',
   inputs: ['x'],
   shape: ({ x }, { axis, start, length }) => {
@@ -85,7 +92,7 @@ export const Narrow: Op<X, { axis: number; start: number; length: number }> = {
 };
 
 /** Drop size-1 axes; dx = dy reshaped back. */
-export const Squeeze: Op<X, { axes: number[] }> = {
+export const Squeeze: ViewOp<X, { axes: number[] }> = {
   name: 'squeeze',
   inputs: ['x'],
   shape: ({ x }, { axes }) => x.filter((_, i) => !axes.includes(i)),
@@ -94,7 +101,7 @@ export const Squeeze: Op<X, { axes: number[] }> = {
 };
 
 /** Insert a size-1 axis; dx = dy with it squeezed away. */
-export const Unsqueeze: Op<X, { axis: number }> = {
+export const Unsqueeze: ViewOp<X, { axis: number }> = {
   name: 'unsqueeze',
   inputs: ['x'],
   shape: ({ x }, { axis }) => [...x.slice(0, axis), 1, ...x.slice(axis)],
@@ -106,7 +113,7 @@ export const Unsqueeze: Op<X, { axis: number }> = {
 };
 
 /** A contiguous copy of a strided view; dx = dy. */
-export const Contiguous: Op<X, Record<string, never>> = {
+export const Contiguous: ForwardOp<X, Record<string, never>> = {
   name: 'contiguous',
   inputs: ['x'],
   shape: ({ x }) => x,

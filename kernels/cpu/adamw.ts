@@ -3,7 +3,7 @@
 // result tracks torch.optim.AdamW (and the golden trajectories) rather than drifting by a float64 ulp.
 
 import type { TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 
 /**
  * k = step (1-based): p ← p·(1 − lr·wd); m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
@@ -33,3 +33,6 @@ export const adamw: Kernel<TypedArray, KernelAttrs['adamw']> = ([p, g, m, v], a,
   }
   return { data: P, shape: out.shape, dtype: out.dtype };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const adamwKernels = { adamw } satisfies Partial<KernelTable<TypedArray>>;

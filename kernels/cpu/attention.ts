@@ -6,7 +6,7 @@
 // products in WebAssembly SIMD (wasm/attention.ts) unless the TypeScript kernels are selected.
 
 import type { TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { BC, BR, buffer, dimsOf, keyEnd, maskBlock, toF64, type AttnDims } from './attention_common.js';
 import { accumulateRows, rowDots } from './attention_tiles.js';
 import { allocArray } from '../../core/dtype.js';
@@ -115,3 +115,6 @@ export const attention: Kernel<TypedArray, KernelAttrs['attention']> = (inputs, 
     aux: { lse: { data: args.lse, shape: [B, NH, Tq], dtype: spec.dtype } },
   };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const attentionKernels = { attention } satisfies Partial<KernelTable<TypedArray>>;

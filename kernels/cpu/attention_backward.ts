@@ -7,7 +7,7 @@
 // SIMD (wasm/attention_backward.ts) unless the TypeScript kernels are selected.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { BC, BR, buffer, dimsOf, keyEnd, maskBlock, toF64, type AttnDims } from './attention_common.js';
 import { attentionTuning } from './attention.js';
 import { accumulateRows, rowDots } from './attention_tiles.js';
@@ -174,3 +174,6 @@ export const attentionBackward: Kernel<TypedArray, KernelAttrs['attentionBackwar
   }
   return { data: args.grads, shape: spec.shape, dtype: spec.dtype };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const attentionBackwardKernels = { attentionBackward } satisfies Partial<KernelTable<TypedArray>>;

@@ -3,7 +3,7 @@
 // forward keeps only lse [N]. The backward writes softmax − one-hot straight into dlogits.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { allocFor } from './shared.js';
 
 /** Per-row loss lse − x[target] (0 for ignored rows), reduced by mean (over valid rows), sum or none. */
@@ -69,3 +69,6 @@ export const crossEntropyBackward: Kernel<TypedArray, KernelAttrs['crossEntropyB
   }
   return { data: grad, shape: out.shape, dtype: out.dtype };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const crossEntropyKernels = { crossEntropy, crossEntropyBackward } satisfies Partial<KernelTable<TypedArray>>;

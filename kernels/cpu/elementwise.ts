@@ -2,7 +2,7 @@
 // Broadcasting already happened in the op layer (expand + contiguous), so every loop here is flat.
 
 import { arrayFrom, type TypedArray } from '../../core/dtype.js';
-import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
+import type { Buf, Kernel, KernelAttrs, KernelTable, OutSpec } from '../../core/kernel_types.js';
 import { isContiguous, sizeOf } from '../../core/shape.js';
 import { erf, gelu as geluScalar, sigmoid as sigmoidScalar } from './math.js';
 import { allocFor } from './shared.js';
@@ -39,123 +39,132 @@ function binary(loop: Loop2): Kernel<TypedArray, None> {
   };
 }
 
-export const neg = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = -x[i];
-});
-export const abs = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]);
-});
-export const sign = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]);
-});
-export const exp = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]);
-});
-export const log = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
-});
-export const sqrt = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
-});
-export const rsqrt = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]);
-});
-export const sin = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]);
-});
-export const cos = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]);
-});
-export const tanh = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]);
-});
-export const sigmoid = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]);
-});
-export const relu = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0;
-});
-export const silu = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = x[i] * sigmoidScalar(x[i]);
-});
-export const erfKernel = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = erf(x[i]);
-});
-export const square = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = x[i] * x[i];
-});
-export const reciprocal = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = 1 / x[i];
-});
-export const logicalNot = unary((x, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = x[i] === 0 ? 1 : 0;
-});
+/** Unary maps, out[i] = f(x[i]): the one-input ops of core/ops/unary.ts (the unary op test iterates these keys). */
+export const unaryKernels = {
+  neg: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = -x[i];
+  }),
+  abs: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]);
+  }),
+  sign: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]);
+  }),
+  exp: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]);
+  }),
+  log: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
+  }),
+  sqrt: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
+  }),
+  rsqrt: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]);
+  }),
+  sin: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]);
+  }),
+  cos: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]);
+  }),
+  tanh: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]);
+  }),
+  sigmoid: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]);
+  }),
+  relu: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0;
+  }),
+  silu: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] * sigmoidScalar(x[i]);
+  }),
+  erf: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = erf(x[i]);
+  }),
+  square: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] * x[i];
+  }),
+  reciprocal: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / x[i];
+  }),
+  gelu: ([x], { approximate }, out) => {
+    const dst = allocFor(out.dtype, x.data.length);
+    for (let i = 0; i < dst.length; i++) dst[i] = geluScalar(x.data[i], approximate);
+    return make(out, dst);
+  },
 
-export const gelu: Kernel<TypedArray, KernelAttrs['gelu']> = ([x], { approximate }, out) => {
-  const dst = allocFor(out.dtype, x.data.length);
-  for (let i = 0; i < dst.length; i++) dst[i] = geluScalar(x.data[i], approximate);
-  return make(out, dst);
-};
+  /** clamp(x, min, max); NaN stays NaN, as in PyTorch. */
+  clamp: ([x], { min, max }, out) => {
+    const dst = allocFor(out.dtype, x.data.length);
+    for (let i = 0; i < dst.length; i++) {
+      const v = x.data[i];
+      dst[i] = v < min ? min : v > max ? max : v;
+    }
+    return make(out, dst);
+  },
+} satisfies Partial<KernelTable<TypedArray>>;
 
-/** clamp(x, min, max); NaN stays NaN, as in PyTorch. */
-export const clamp: Kernel<TypedArray, KernelAttrs['clamp']> = ([x], { min, max }, out) => {
-  const dst = allocFor(out.dtype, x.data.length);
-  for (let i = 0; i < dst.length; i++) {
-    const v = x.data[i];
-    dst[i] = v < min ? min : v > max ? max : v;
-  }
-  return make(out, dst);
-};
+/** Binary arithmetic over equal shapes (core/ops/binary.ts). */
+export const binaryKernels = {
+  add: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] + b[i];
+  }),
+  sub: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] - b[i];
+  }),
+  mul: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] * b[i];
+  }),
+  /** True division; the op layer admits floating dtypes only. */
+  div: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] / b[i];
+  }),
+  pow: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], b[i]);
+  }),
+  // maximum/minimum propagate NaN, like torch.maximum (`v !== v` is the NaN test).
+  maximum: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] > b[i] ? a[i] : b[i];
+  }),
+  minimum: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] < b[i] ? a[i] : b[i];
+  }),
+} satisfies Partial<KernelTable<TypedArray>>;
 
-export const add = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] + b[i];
-});
-export const sub = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] - b[i];
-});
-export const mul = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] * b[i];
-});
-/** True division; the op layer admits floating dtypes only. */
-export const div = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] / b[i];
-});
-export const pow = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], b[i]);
-});
-// maximum/minimum propagate NaN, like torch.maximum (`v !== v` is the NaN test).
-export const maximum = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] > b[i] ? a[i] : b[i];
-});
-export const minimum = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] !== a[i] || b[i] !== b[i] ? NaN : a[i] < b[i] ? a[i] : b[i];
-});
-export const eq = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] === b[i] ? 1 : 0;
-});
-export const ne = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] !== b[i] ? 1 : 0;
-});
-export const lt = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] < b[i] ? 1 : 0;
-});
-export const le = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] <= b[i] ? 1 : 0;
-});
-export const gt = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] > b[i] ? 1 : 0;
-});
-export const ge = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] >= b[i] ? 1 : 0;
-});
-export const logicalAnd = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] !== 0 && b[i] !== 0 ? 1 : 0;
-});
-export const logicalOr = binary((a, b, o, n) => {
-  for (let i = 0; i < n; i++) o[i] = a[i] !== 0 || b[i] !== 0 ? 1 : 0;
-});
+/** Comparisons and logic, giving bool (core/ops/compare.ts). */
+const compareKernels = {
+  eq: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] === b[i] ? 1 : 0;
+  }),
+  ne: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] !== b[i] ? 1 : 0;
+  }),
+  lt: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] < b[i] ? 1 : 0;
+  }),
+  le: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] <= b[i] ? 1 : 0;
+  }),
+  gt: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] > b[i] ? 1 : 0;
+  }),
+  ge: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] >= b[i] ? 1 : 0;
+  }),
+  logicalAnd: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] !== 0 && b[i] !== 0 ? 1 : 0;
+  }),
+  logicalOr: binary((a, b, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = a[i] !== 0 || b[i] !== 0 ? 1 : 0;
+  }),
+  logicalNot: unary((x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] === 0 ? 1 : 0;
+  }),
+} satisfies Partial<KernelTable<TypedArray>>;
 
-export const where: Kernel<TypedArray, None> = ([cond, a, b], _attrs, out) => {
+const where: Kernel<TypedArray, KernelAttrs['where']> = ([cond, a, b], _attrs, out) => {
   const c = cond!.data;
   const x = a!.data;
   const y = b!.data;
@@ -165,14 +174,14 @@ export const where: Kernel<TypedArray, None> = ([cond, a, b], _attrs, out) => {
 };
 
 /** Convert between dtypes: float→int truncates toward zero, anything→bool is `!= 0`. */
-export const cast: Kernel<TypedArray, None> = ([x], _attrs, out) => make(out, arrayFrom(out.dtype, x!.data));
+const cast: Kernel<TypedArray, KernelAttrs['cast']> = ([x], _attrs, out) => make(out, arrayFrom(out.dtype, x!.data));
 
 /**
  * Gather a strided view into a fresh contiguous array. A view that is already contiguous is returned
  * as a subarray of its storage: no copy. Otherwise an odometer walks the outer axes and a tight loop
  * copies each run along the last axis.
  */
-export const contiguous: Kernel<TypedArray, KernelAttrs['contiguous']> = ([x], { strides, offset }, out) => {
+const contiguous: Kernel<TypedArray, KernelAttrs['contiguous']> = ([x], { strides, offset }, out) => {
   const shape = out.shape;
   const n = sizeOf(shape);
   const src = x.data;
@@ -199,3 +208,13 @@ export const contiguous: Kernel<TypedArray, KernelAttrs['contiguous']> = ([x], {
   }
   return make(out, dst);
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const elementwiseKernels = {
+  ...unaryKernels,
+  ...binaryKernels,
+  ...compareKernels,
+  where,
+  cast,
+  contiguous,
+} satisfies Partial<KernelTable<TypedArray>>;

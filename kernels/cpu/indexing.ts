@@ -3,7 +3,7 @@
 // the kernel sees their values: an out-of-range index is an error naming the op, never a silent read.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Buf, Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Buf, Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, splitAt } from '../../core/shape.js';
 
 type CpuBuf = Buf<TypedArray>;
@@ -94,3 +94,6 @@ export const cat: Kernel<TypedArray, Axis> = (inputs, { axis }, out) => {
   }
   return { data: dst, shape: out.shape, dtype: out.dtype } satisfies CpuBuf;
 };
+
+/** The family's table: gathers, scatters and concatenation along one axis. */
+export const indexingKernels = { gather, scatterAdd, indexSelect, indexAdd, cat } satisfies Partial<KernelTable<TypedArray>>;

@@ -6,7 +6,7 @@
 // TypeScript kernels are selected (LLMJP4_CPU_KERNELS=ts, setCpuKernels('ts')).
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
+import type { Buf, Kernel, KernelAttrs, KernelTable, OutSpec } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, type Shape } from '../../core/shape.js';
 import { ACTIVATIONS, GEMV_COLS, gemmJob, gemvJob, MR, tileSize, type GemmArgs } from './gemm.js';
 import { allocFor, allocShared, asShared, isShared } from './shared.js';
@@ -186,3 +186,6 @@ export const linear: Kernel<TypedArray, KernelAttrs['linear']> = (inputs, { acti
   const y = { data: c, shape: out.shape, dtype: out.dtype };
   return pre === null ? y : { out: y, aux: { pre: { data: pre, shape: out.shape, dtype: out.dtype } } };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const matmulKernels = { matmul, linear } satisfies Partial<KernelTable<TypedArray>>;

@@ -5,7 +5,7 @@
 // the GEMMs (gather, SwiGLU, combine) runs on every thread too (moe_rows.ts).
 
 import type { TypedArray } from '../../core/dtype.js';
-import type { Buf, Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Buf, Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { gemmGroup } from './gemm_group.js';
 import { encodePlan, planAssignments } from './moe_plan.js';
 import { combineRows, gatherRows, swigluAll } from './moe_rows.js';
@@ -80,3 +80,6 @@ export const moe: Kernel<TypedArray, KernelAttrs['moe']> = (inputs, { capacity }
     },
   };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const moeKernels = { moe } satisfies Partial<KernelTable<TypedArray>>;

@@ -5,7 +5,7 @@
 // An expert that received no token gets exactly zero gradient.
 
 import type { TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { gemm, NO_EPILOGUE } from './matmul.js';
 import { expert, rows } from './moe.js';
 import { gatherRows, rowGrads, scatterRows, swigluAll, swigluGradAll } from './moe_rows.js';
@@ -81,3 +81,6 @@ export const moeBackward: Kernel<TypedArray, KernelAttrs['moeBackward']> = (inpu
   scatterRows(dXs, plan, N, H, dx);
   return { data: packed, shape: spec.shape, dtype: dt };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const moeBackwardKernels = { moeBackward } satisfies Partial<KernelTable<TypedArray>>;

@@ -3,7 +3,7 @@
 // to the input dtype before the weight multiplies it.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { allocFor } from './shared.js';
 
 /** y = w ⊙ (x · rstd), rstd = 1/√(mean(x²) + eps) per row; aux rstd. */
@@ -57,3 +57,6 @@ export const rmsNormBackward: Kernel<TypedArray, KernelAttrs['rmsNormBackward']>
   packed.set(dw, n);
   return { data: packed, shape: out.shape, dtype: out.dtype };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const normKernels = { rmsNorm, rmsNormBackward } satisfies Partial<KernelTable<TypedArray>>;

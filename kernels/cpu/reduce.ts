@@ -2,7 +2,7 @@
 // (outer, inner) pair is one independent row. Multi-axis reductions are composed in core/ops/reduce.ts.
 
 import { allocArray, type TypedArray } from '../../core/dtype.js';
-import type { Buf, Kernel, KernelAttrs, OutSpec } from '../../core/kernel_types.js';
+import type { Buf, Kernel, KernelAttrs, KernelTable, OutSpec } from '../../core/kernel_types.js';
 import { splitAt } from '../../core/shape.js';
 
 type CpuBuf = Buf<TypedArray>;
@@ -132,3 +132,8 @@ export const argsort: Kernel<TypedArray, KernelAttrs['argsort']> = ([x], { axis,
     order.sort(cmp);
     for (let j = 0; j < size; j++) dst[base + j * inner] = order[j];
   });
+
+/** The family's table: reductions, scans, softmax and sorting along one axis. */
+export const reduceKernels = { sum, max, min, argmax, argmin, cumsum, softmax, logSoftmax, argsort } satisfies Partial<
+  KernelTable<TypedArray>
+>;

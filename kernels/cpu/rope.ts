@@ -3,7 +3,7 @@
 // the batch) or [B, T, HS], each half a copy of the other as HF builds them.
 
 import type { TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { allocFor } from './shared.js';
 
 /**
@@ -35,3 +35,6 @@ export const rope: Kernel<TypedArray, KernelAttrs['rope']> = ([x, cos, sin], { i
   }
   return { data: y, shape: out.shape, dtype: out.dtype };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const ropeKernels = { rope } satisfies Partial<KernelTable<TypedArray>>;

@@ -1,7 +1,7 @@
 // SwiGLU on the CPU: silu(gate)·up in one pass, and its backward in one pass producing both gradients.
 
 import type { TypedArray } from '../../core/dtype.js';
-import type { Kernel, KernelAttrs } from '../../core/kernel_types.js';
+import type { Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { sigmoid } from './math.js';
 import { allocFor } from './shared.js';
 
@@ -28,3 +28,6 @@ export const swigluBackward: Kernel<TypedArray, KernelAttrs['swigluBackward']> =
   }
   return { data: packed, shape: out.shape, dtype: out.dtype };
 };
+
+/** The family's table (kernels/cpu/index.ts spreads it into the backend). */
+export const swigluKernels = { swiglu, swigluBackward } satisfies Partial<KernelTable<TypedArray>>;

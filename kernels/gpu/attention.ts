@@ -5,7 +5,7 @@
 // most `attentionTuning.scoreBudget` scores, so memory stays bounded for long sequences; chunks are
 // written into the full output by a placement kernel. GQA: query head h reads kv head ⌊h / rep⌋.
 
-import type { AttentionAttrs } from '../../core/kernel_types.js';
+import type { KernelAttrs } from '../../core/kernel_types.js';
 import { divmod, kernel, NEG, type GpuBuf, type KernelGroup } from './common.js';
 import type { DeviceArray } from './device_array.js';
 import { ROW_LSE } from './reduce.js';
@@ -126,7 +126,7 @@ export const PLACE = kernel(
 );
 
 /** The scalar arguments of SCORE_PARAMS after q, k, mask, for the chunk at q0. */
-export function scoreArgs(s: AttnShape, a: AttentionAttrs, q0: number, cq: number): number[] {
+export function scoreArgs(s: AttnShape, a: KernelAttrs['attention'], q0: number, cq: number): number[] {
   return [
     s.NH,
     s.KVH,

@@ -3,7 +3,7 @@
 // Math is float32 on every mode; where a plain formula breaks on some mode (Math.pow of a negative
 // base, tanh of a large argument, erf, which no mode has) the source says so.
 
-import type { KernelAttrs } from '../../core/kernel_types.js';
+import type { KernelAttrs, NoAttrKernel } from '../../core/kernel_types.js';
 import { divmod, hostArray, kernel, launch, type GpuBuf, type GpuKernels, type KernelGroup } from './common.js';
 import type { KernelSource } from './runtime.js';
 
@@ -34,8 +34,11 @@ export const ACTIVATION = {
     `const u_${y} = 0.7978845608028654 * (x + 0.044715 * x * x * x); ${TANH(`u_${y}`, `t_${y}`)} const ${y} = 0.5 * x * (1 + t_${y});`,
 };
 
-/** Unary maps: statements ending in `return` of the value for input `x`. */
-const UNARY: Record<string, string> = {
+/**
+ * Unary maps, one per kernel key (the contract's keys: a misspelt one is a compile error): statements
+ * ending in `return` of the value for input `x`. Each becomes its kernel in the table below.
+ */
+const UNARY = {
   neg: 'return -x;',
   abs: 'return Math.abs(x);',
   sign: 'return x > 0 ? 1 : (x < 0 ? -1 : 0);',
@@ -53,6 +56,10 @@ const UNARY: Record<string, string> = {
   square: 'return x * x;',
   reciprocal: 'return 1 / x;',
   logicalNot: 'return x == 0 ? 1 : 0;',
+} satisfies Partial<Record<NoAttrKernel, string>>;
+
+/** Maps that serve kernels with attributes (gelu's two forms, cast by target dtype). */
+const VARIANTS = {
   gelu_none: `${ACTIVATION.gelu('y')} return y;`,
   gelu_tanh: `${ACTIVATION.gelu_tanh('y')} return y;`,
   // float → int32 truncates toward zero; anything → bool is x ≠ 0.
@@ -74,8 +81,8 @@ const POW = `if (a == 0 && b < 0) { return inf; }
     }
     return Math.pow(a, b);`;
 
-/** Binary maps over equal shapes (broadcast already happened in the op layer). */
-const BINARY: Record<string, string> = {
+/** Binary maps over equal shapes (broadcast already happened in the op layer), one per kernel key. */
+const BINARY = {
   add: 'return a + b;',
   sub: 'return a - b;',
   mul: 'return a * b;',
@@ -91,11 +98,13 @@ const BINARY: Record<string, string> = {
   ge: 'return a >= b ? 1 : 0;',
   logicalAnd: 'return a != 0 && b != 0 ? 1 : 0;',
   logicalOr: 'return a != 0 || b != 0 ? 1 : 0;',
-};
+} satisfies Partial<Record<NoAttrKernel, string>>;
 
-const unarySource = (name: string) => kernel(name, `function (xs) { const x = xs[this.thread.x]; ${UNARY[name]} }`);
-const binarySource = (name: string) =>
-  kernel(name, `function (as, bs, inf) { const a = as[this.thread.x]; const b = bs[this.thread.x]; ${BINARY[name]} }`);
+const unarySource = (name: string, body: string) => kernel(name, `function (xs) { const x = xs[this.thread.x]; ${body} }`);
+const binarySource = (name: string, body: string) =>
+  kernel(name, `function (as, bs, inf) { const a = as[this.thread.x]; const b = bs[this.thread.x]; ${body} }`);
+const variant = (name: keyof typeof VARIANTS) => unarySource(name, VARIANTS[name]);
+const keys = <T extends object>(o: T) => Object.keys(o) as (keyof T)[];
 
 const WHERE = kernel('where', 'function (c, a, b) { const i = this.thread.x; return c[i] != 0 ? a[i] : b[i]; }');
 
@@ -137,48 +146,12 @@ export const elementwiseKernels: KernelGroup = (rt) => {
     contiguous: ([x], { strides, offset }: KernelAttrs['contiguous'], out) =>
       launch(rt, CONTIGUOUS, out, [x.data, hostArray(out.shape), hostArray(strides), out.shape.length, offset]),
     cast: ([x], _a, out) =>
-      launch(rt, unarySource(out.dtype === 'int32' ? 'cast_int32' : out.dtype === 'bool' ? 'cast_bool' : 'copy'), out, [x.data]),
-    gelu: ([x], { approximate }, out) => launch(rt, unarySource(`gelu_${approximate}`), out, [x.data]),
+      launch(rt, variant(out.dtype === 'int32' ? 'cast_int32' : out.dtype === 'bool' ? 'cast_bool' : 'copy'), out, [x.data]),
+    gelu: ([x], { approximate }, out) => launch(rt, variant(`gelu_${approximate}`), out, [x.data]),
     clamp: ([x], { min, max }, out) => launch(rt, CLAMP, out, [x.data, finite(min), finite(max)]),
     where: ([c, a, b], _a, out) => launch(rt, WHERE, out, [c.data, a.data, b.data]),
   };
-  const unaryKeys = [
-    'neg',
-    'abs',
-    'sign',
-    'exp',
-    'log',
-    'sqrt',
-    'rsqrt',
-    'sin',
-    'cos',
-    'tanh',
-    'sigmoid',
-    'relu',
-    'silu',
-    'erf',
-    'square',
-    'reciprocal',
-    'logicalNot',
-  ] as const;
-  for (const key of unaryKeys) table[key] = one(unarySource(key));
-  const binaryKeys = [
-    'add',
-    'sub',
-    'mul',
-    'div',
-    'pow',
-    'maximum',
-    'minimum',
-    'eq',
-    'ne',
-    'lt',
-    'le',
-    'gt',
-    'ge',
-    'logicalAnd',
-    'logicalOr',
-  ] as const;
-  for (const key of binaryKeys) table[key] = two(binarySource(key));
+  for (const key of keys(UNARY)) table[key] = one(unarySource(key, UNARY[key]));
+  for (const key of keys(BINARY)) table[key] = two(binarySource(key, BINARY[key]));
   return table;
 };

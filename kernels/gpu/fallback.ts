@@ -17,20 +17,6 @@ type CpuKernel = Kernel<TypedArray, unknown>;
 /** Kernels that update inputs in place, and which inputs (by position) they update. */
 const IN_PLACE: Partial<Record<KernelName, readonly number[]>> = { adamw: [0, 2, 3] };
 
-/**
- * The aux outputs of kernels that have them, by key (webgpu mode must allocate every output before
- * the host work runs). A new kernel with aux outputs adds its line here.
- */
-const AUX: Partial<Record<KernelName, (ins: readonly GpuBuf[], attrs: never, out: OutSpec) => Record<string, OutSpec>>> = {
-  linear: (_ins, a: { activation: string }, out): Record<string, OutSpec> => (a.activation === 'none' ? {} : { pre: out }),
-  rmsNorm: ([x], _a, out) => ({ rstd: { shape: [x!.shape.at(-1) ? sizeOf(x!.shape) / x!.shape.at(-1)! : 0], dtype: out.dtype } }),
-  crossEntropy: ([logits], _a, out) => ({
-    lse: { shape: [logits!.shape[0]!], dtype: out.dtype },
-    count: { shape: [], dtype: out.dtype },
-  }),
-  attention: ([q], _a, out) => ({ lse: { shape: q!.shape.slice(0, 3), dtype: out.dtype } }),
-};
-
 /** The complete table: each GPU kernel, and for every key it lacks, the CPU kernel behind a host round trip. */
 export function withFallback(
   rt: Runtime,
@@ -61,7 +47,9 @@ export function withFallback(
 function hostKernel(rt: Runtime, key: KernelName, cpuKernel: CpuKernel): AnyKernel {
   const inPlace = IN_PLACE[key] ?? [];
   return (ins, attrs, out) => {
-    const spec: Record<string, OutSpec> = { out, ...(AUX[key]?.(ins, attrs as never, out) ?? {}) };
+    // webgpu mode must allocate every output before the host work runs: the aux outputs are sized by
+    // their op's shape rules, which apply passes in `out.aux` (core/op.ts).
+    const spec: Record<string, OutSpec> = { out: { shape: out.shape, dtype: out.dtype }, ...out.aux };
     const names = Object.keys(spec);
     const fresh = names.map((n) => (n === 'out' && inPlace.length > 0 ? ins[0]!.data : rt.alloc(sizeOf(spec[n]!.shape))));
     const updated = inPlace.map((i) => ins[i]!.data);
@@ -80,7 +68,7 @@ function hostKernel(rt: Runtime, key: KernelName, cpuKernel: CpuKernel): AnyKern
         const bufs: Record<string, Buf<TypedArray>> = 'aux' in r ? { out: r.out, ...r.aux } : { out: r };
         for (const n of Object.keys(bufs)) {
           if (!(n in spec))
-            throw new Error(`gpu: the CPU fallback for '${key}' returned aux '${n}', which fallback.ts does not list`);
+            throw new Error(`gpu: the CPU fallback for '${key}' returned aux '${n}', which its op gave no shape for (out.aux)`);
         }
         return names.map((n) => Float32Array.from(bufs[n]!.data));
       },

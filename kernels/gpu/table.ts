@@ -1,5 +1,6 @@
-// The GPU kernel table: every kernel group bound to one runtime. Keys missing here fall back to the
-// CPU (fallback.ts); `createGpuBackend(...).fallbacks` lists them.
+// The GPU kernel table: every kernel family's group (one per file, as kernels/cpu) bound to one
+// runtime. Keys missing here fall back to the CPU (fallback.ts); `createGpuBackend(...).fallbacks` lists
+// them, and test/kernels/gpu/parity.test.ts prints which keys have a GPU kernel and which GPU test names each.
 
 import { adamwKernels } from './adamw.js';
 import { attentionKernels } from './attention.js';
