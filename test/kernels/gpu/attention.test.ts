@@ -55,7 +55,7 @@ forEachMode((gpu) => {
       },
     });
 
-  it('attention = CPU: GQA, causal with offset, masks, gradients', async () => {
+  it('attention = CPU: GQA, causal with offset, masks, gradients (attentionBackward)', async () => {
     attentionTuning.scoreBudget = budget;
     await check();
   });

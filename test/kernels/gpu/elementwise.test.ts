@@ -86,7 +86,7 @@ forEachMode((gpu) => {
       backend: gpu(),
       cases: two({ min: -2, max: 2, integer: true }),
       tol: TOL.exact,
-      labels: [...COMPARE, 'and', 'or', 'not', 'where', 'to int32', 'to bool', 'int add'],
+      labels: [...COMPARE, 'logicalAnd', 'logicalOr', 'logicalNot', 'where', 'cast to int32', 'cast to bool', 'int add'],
       fn: ([a, b]) => {
         const [p, q] = [a!.gt(0), b!.le(0)];
         return [

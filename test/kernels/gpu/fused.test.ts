@@ -50,7 +50,7 @@ const adamwCases = dim(12).chain((n) =>
 );
 
 forEachMode((gpu) => {
-  it('rmsNorm and swiglu = CPU, with gradients', async () => {
+  it('rmsNorm and swiglu = CPU, with gradients (rmsNormBackward, swigluBackward)', async () => {
     await parity({
       name: 'rmsNorm',
       backend: gpu(),
@@ -80,7 +80,7 @@ forEachMode((gpu) => {
     });
   });
 
-  it('crossEntropy = CPU for mean/sum/none with ignored rows, with gradients', async () => {
+  it('crossEntropy = CPU for mean/sum/none with ignored rows, with gradients (crossEntropyBackward)', async () => {
     await parity({
       name: 'crossEntropy',
       backend: gpu(),

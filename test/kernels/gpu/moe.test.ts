@@ -30,7 +30,7 @@ const blockCases = sizes.chain(({ N, H, I, E, K, capped, cap }) =>
 const capacityOf = (c: number) => ({ capacity: c < 0 ? undefined : c });
 
 forEachMode((gpu) => {
-  it('moe experts = CPU: dropless and with capacity, gradients of x, weights, gate, up and down', async () => {
+  it('moe experts = CPU: dropless and with capacity, gradients of x, weights, gate, up and down (moeBackward)', async () => {
     await parity({
       name: 'moe',
       backend: gpu(),
