@@ -78,7 +78,14 @@ describe('architecture', () => {
       ['d', ['a']],
     ]);
     expect(importCircles(g)).toEqual([['a', 'b', 'c']]);
-    expect(importCircles(new Map([['a', ['b']], ['b', []]]))).toEqual([]);
+    expect(
+      importCircles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('has no import circle between source files outside core/', () => {
