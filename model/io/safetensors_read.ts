@@ -2,10 +2,13 @@
 // N bytes of JSON ({ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__? }), then the raw
 // little-endian tensor bytes. The header is validated before any tensor is read — offsets in range, no
 // overlap, no holes, byte length = elements × dtype size — and tensors are read one at a time from the
-// open file, so a large checkpoint is never loaded whole.
+// open file, straight into the typed array they are kept in, in pieces under Node's 2 GiB read limit, so
+// a large checkpoint is never loaded whole and a tensor is never held twice.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { DType, TypedArray } from '../../core/dtype.js';
+import { bf16ToF32 } from '../../kernels/cpu/quant/bfloat16.js';
+import { f16ToF32 } from '../../kernels/cpu/quant/float16.js';
 
 /** Bytes per element of each safetensors dtype we read, and the dtype it becomes here. */
 export const ST_DTYPES = {
@@ -21,6 +24,38 @@ export const ST_DTYPES = {
 } as const satisfies Record<string, { bytes: number; to: DType }>;
 
 export type StDType = keyof typeof ST_DTYPES;
+
+/** A tensor's bytes as stored, in the typed array of its element type (F16/BF16: 16-bit patterns). */
+export type StoredArray = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+
+const STORED: Record<StDType, { new (n: number): StoredArray }> = {
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
+};
+
+/**
+ * The most bytes one read asks for. Node's readSync refuses a length of 2 GiB or more (a RangeError), so a
+ * larger tensor is read in a loop of pieces into views of its one array. LLMJP4_READ_PIECE_BYTES lowers it
+ * (the tests use a few bytes to exercise the loop on tiny files).
+ */
+export const MAX_READ_PIECE_BYTES = 1 << 30;
+
+function defaultPieceBytes(): number {
+  const env = Number(process.env.LLMJP4_READ_PIECE_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? Math.min(env, MAX_READ_PIECE_BYTES) : MAX_READ_PIECE_BYTES;
+}
+
+export interface OpenOptions {
+  /** Bytes per read (default MAX_READ_PIECE_BYTES, or LLMJP4_READ_PIECE_BYTES). */
+  pieceBytes?: number;
+}
 
 export interface TensorInfo {
   dtype: StDType;
@@ -85,31 +120,50 @@ export function parseHeader(
   return { tensors, metadata };
 }
 
-/** An open safetensors file: header parsed and checked, tensors read on demand. */
 /** Where a safetensors file's bytes come from: a file on disk (Node), or bytes already in memory (a browser's fetch). */
 interface ByteSource {
   readonly size: number;
-  /** `length` bytes from byte `at`; fewer only if the source is shorter. */
-  read(at: number, length: number): Uint8Array;
+  /** Fill `dst` with the bytes from byte `at`; returns how many there were (fewer only at the end of the source). */
+  readInto(at: number, dst: Uint8Array): number;
   close(): void;
 }
 
-function fileSource(path: string): ByteSource {
+function fileSource(path: string, pieceBytes: number): ByteSource {
   const fd = openSync(path, 'r');
   return {
     size: fstatSync(fd).size,
-    read: (at, length) => {
-      const b = new Uint8Array(length);
-      return length === 0 ? b : b.subarray(0, readSync(fd, b, 0, length, at));
+    readInto: (at, dst) => {
+      let done = 0;
+      while (done < dst.length) {
+        const n = readSync(fd, dst, done, Math.min(pieceBytes, dst.length - done), at + done);
+        if (n === 0) break; // end of file: the caller reports the truncation
+        done += n;
+      }
+      return done;
     },
     close: () => closeSync(fd),
   };
 }
 
 function memorySource(bytes: Uint8Array): ByteSource {
-  return { size: bytes.byteLength, read: (at, length) => bytes.subarray(at, at + length), close: () => {} };
+  return {
+    size: bytes.byteLength,
+    readInto: (at, dst) => {
+      const part = bytes.subarray(at, at + dst.length);
+      dst.set(part);
+      return part.length;
+    },
+    close: () => {},
+  };
 }
 
+/** `length` bytes from byte `at` in a fresh array (fewer at the end of the source): for the header. */
+function readBytes(src: ByteSource, at: number, length: number): Uint8Array {
+  const b = new Uint8Array(length);
+  return b.subarray(0, src.readInto(at, b));
+}
+
+/** An open safetensors file: header parsed and checked, tensors read on demand. */
 export class SafetensorsFile {
   readonly path: string;
   readonly tensors: Map<string, TensorInfo>;
@@ -126,8 +180,11 @@ export class SafetensorsFile {
   }
 
   /** Open a file on disk: the header is read and checked now, each tensor when asked for. */
-  static open(path: string): SafetensorsFile {
-    return SafetensorsFile.#from(path, fileSource(path));
+  static open(path: string, opts: OpenOptions = {}): SafetensorsFile {
+    const piece = opts.pieceBytes ?? defaultPieceBytes();
+    if (!Number.isSafeInteger(piece) || piece < 1 || piece > MAX_READ_PIECE_BYTES)
+      throw new Error(`SafetensorsFile.open: pieceBytes must be an integer in [1, ${MAX_READ_PIECE_BYTES}], got ${piece}`);
+    return SafetensorsFile.#from(path, fileSource(path, piece));
   }
 
   /** The same over bytes in memory (a browser's fetch); `name` stands for the file in errors. */
@@ -139,14 +196,14 @@ export class SafetensorsFile {
     try {
       const size = src.size;
       if (size < 8) throw new Error(`${path}: not a safetensors file: ${size} bytes, fewer than the 8-byte header length`);
-      const lenBytes = src.read(0, 8);
+      const lenBytes = readBytes(src, 0, 8);
       const n = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
       if (n > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
         throw new Error(
           `${path}: header length ${n} is larger than the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not safetensors`,
         );
       }
-      const headerBytes = src.read(8, Number(n));
+      const headerBytes = readBytes(src, 8, Number(n));
       let json: unknown;
       try {
         json = JSON.parse(new TextDecoder().decode(headerBytes));
@@ -171,42 +228,57 @@ export class SafetensorsFile {
     return t;
   }
 
-  /** One tensor's values, converted to the dtype we hold it in (F16/BF16 → float32, integers → int32). */
+  /**
+   * One tensor's bytes as stored, read straight into one array of its element type (BF16 stays 16-bit
+   * patterns, U8 stays bytes): the only allocation is the tensor's own. `into` reads into a given array.
+   */
+  readRaw(name: string, into?: StoredArray): StoredArray {
+    const t = this.info(name);
+    const bytes = t.end - t.begin;
+    const out = into ?? new STORED[t.dtype](bytes / ST_DTYPES[t.dtype].bytes);
+    if (out.byteLength !== bytes)
+      throw new Error(`${this.path}: tensor '${name}' takes ${bytes} bytes, the array given ${out.byteLength}`);
+    // Typed arrays use the host byte order; safetensors is little-endian, as is every host Node runs on.
+    const got = this.#src.readInto(this.#dataStart + t.begin, new Uint8Array(out.buffer, out.byteOffset, bytes));
+    if (got !== bytes) throw new Error(`${this.path}: tensor '${name}' is truncated (${got} of ${bytes} bytes)`);
+    return out;
+  }
+
+  /** One tensor's values, converted to the dtype we compute in (F16/BF16 → float32, integers → int32). */
   read(name: string): { data: TypedArray; shape: number[]; dtype: DType } {
     const t = this.info(name);
-    const bytes = this.#src.read(this.#dataStart + t.begin, t.end - t.begin);
-    if (bytes.length !== t.end - t.begin) throw new Error(`${this.path}: tensor '${name}' is truncated`);
-    return { data: decode(this.path, name, t.dtype, bytes), shape: t.shape, dtype: ST_DTYPES[t.dtype].to };
+    return { data: widen(this.path, name, t.dtype, this.readRaw(name)), shape: t.shape, dtype: ST_DTYPES[t.dtype].to };
   }
 }
 
-function decode(file: string, name: string, dtype: StDType, b: Uint8Array): TypedArray {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const n = b.byteLength / ST_DTYPES[dtype].bytes;
+/** Stored values → the compute dtype's array, in bulk (typed-array views and shifts, no per-element DataView). */
+function widen(file: string, name: string, dtype: StDType, raw: StoredArray): TypedArray {
   switch (dtype) {
     case 'F64':
-      return Float64Array.from({ length: n }, (_, i) => view.getFloat64(8 * i, true));
     case 'F32':
-      return Float32Array.from({ length: n }, (_, i) => view.getFloat32(4 * i, true));
+      return raw as Float64Array | Float32Array;
     case 'F16':
-      return Float32Array.from({ length: n }, (_, i) => halfToFloat(view.getUint16(2 * i, true)));
+      return f16ToF32(raw as Uint16Array);
     case 'BF16':
-      return Float32Array.from({ length: n }, (_, i) => bf16ToFloat(view.getUint16(2 * i, true)));
-    case 'I64':
-      return Int32Array.from({ length: n }, (_, i) => {
-        const v = view.getBigInt64(8 * i, true);
+      return bf16ToF32(raw as Uint16Array);
+    case 'I64': {
+      const src = raw as BigInt64Array;
+      const out = new Int32Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i]!;
         if (v < -2147483648n || v > 2147483647n)
           throw new Error(`${file}: tensor '${name}': I64 value ${v} does not fit in int32`);
-        return Number(v);
-      });
+        out[i] = Number(v);
+      }
+      return out;
+    }
     case 'I32':
-      return Int32Array.from({ length: n }, (_, i) => view.getInt32(4 * i, true));
+      return raw as Int32Array;
     case 'I8':
-      return Int32Array.from({ length: n }, (_, i) => view.getInt8(i));
     case 'U8':
-      return Int32Array.from({ length: n }, (_, i) => view.getUint8(i));
+      return Int32Array.from(raw as Int8Array | Uint8Array);
     case 'BOOL':
-      return Uint8Array.from({ length: n }, (_, i) => (view.getUint8(i) !== 0 ? 1 : 0));
+      return Uint8Array.from(raw as Uint8Array, (v) => (v !== 0 ? 1 : 0));
   }
 }
 
