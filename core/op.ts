@@ -2,7 +2,7 @@
 // function that validates inputs, runs the kernel (or builds the view) and records the graph.
 // Ops are declared in core/ops/*.ts; their backward is written in ops, one thunk per input.
 
-import { isFloating, type DType } from './dtype.js';
+import { isFloating, isStorageDtype, type DType } from './dtype.js';
 import { isGradEnabled, noGrad } from './grad_mode.js';
 import type { AuxName, Backend, Kernel, KernelAttrs, KernelName, OutSpec } from './kernel_types.js';
 import { fmt, shapesEqual, type Shape } from './shape.js';
@@ -18,6 +18,11 @@ interface OpBase<I extends string, A, X extends string> {
   /** Input names, in the order the kernel receives them. Empty when `variadic` (e.g. cat). */
   readonly inputs: readonly I[];
   readonly variadic?: boolean;
+  /**
+   * The inputs that may hold a storage dtype (bfloat16, float16, q8_0, q4_0): linear's and matmul's weight,
+   * the embedding table, cast's input. Any other input holding one is refused before the kernel runs.
+   */
+  readonly storageInputs?: readonly I[];
   /** Validate and infer the output shape; throws a clear error naming the op and the shapes. */
   shape(x: Record<I, Shape>, attrs: A): Shape;
   /** Output dtype; by default every input must share one dtype, which the output has. */
@@ -92,6 +97,8 @@ export function apply<I extends string, A>(op: Op<I, A>, inputs: Record<I, Tenso
   const names = (op.variadic ? Object.keys(inputs) : op.inputs) as I[];
   const xs = names.map((n) => inputs[n]);
   const backend = commonBackend(op.name, xs);
+  // Views only move shape and strides, so they take any dtype; the kernel that reads the view says whether it can.
+  if (!op.view) refuseStorage(op, names, inputs);
   const shapes = record(names, (n) => inputs[n].shape as Shape);
   const shape = op.shape(shapes, attrs);
   const dtype = op.dtype
@@ -183,6 +190,23 @@ function commonBackend(op: string, xs: Tensor[]): Backend<any> {
     }
   }
   return b;
+}
+
+/** Refuse a storage-dtype input the op does not read as stored (a weight kept in bfloat16 or q8_0, say). */
+function refuseStorage<I extends string>(
+  op: { name: string; storageInputs?: readonly I[] },
+  names: readonly I[],
+  inputs: Record<I, Tensor>,
+): void {
+  for (const n of names) {
+    const d = inputs[n].dtype;
+    if (isStorageDtype(d) && !op.storageInputs?.includes(n)) {
+      const takes = op.storageInputs?.length ? ` (only ${op.storageInputs.join(', ')} may be)` : '';
+      throw new Error(
+        `${op.name}: ${n} is ${d}, a storage dtype this op does not take${takes}; convert it with .to('float32') first`,
+      );
+    }
+  }
 }
 
 /** The default dtype rule: all inputs share one dtype. */

@@ -2,10 +2,10 @@
 // methods, one-line delegations to the functional ops in core/ops, named as in PyTorch (x.add(y),
 // x.sum(-1, true), x.reshape(2, 3)).
 
-import { allocArray, castScalar, type DType, type TypedArray } from './dtype.js';
+import { allocArray, arrayCtorOf, castScalar, isStorageDtype, storageLength, type DType, type TypedArray } from './dtype.js';
 import type { Backend, Buf } from './kernel_types.js';
 import * as ops from './ops/index.js';
-import { fmt, sizeOf, type Shape } from './shape.js';
+import { fmt, type Shape } from './shape.js';
 import { TensorBase } from './tensor_base.js';
 
 export type { NestedArray, Storage } from './tensor_base.js';
@@ -20,11 +20,18 @@ export class Tensor extends TensorBase {
     return new Tensor({ backend, data: buf.data, dtype: buf.dtype }, buf.shape);
   }
 
-  /** Upload a host array as a contiguous tensor. */
+  /**
+   * Upload a host array as a contiguous tensor. A storage dtype's array holds what it stores: bfloat16/float16
+   * bit patterns (a Uint16Array, one per element), q8_0/q4_0 block bytes (a Uint8Array, 34/18 per 32 elements).
+   */
   static fromArray(backend: Backend<any>, data: TypedArray, dtype: DType, shape: Shape): Tensor {
-    if (data.length !== sizeOf(shape)) {
-      throw new Error(`tensor: ${data.length} values cannot have shape ${fmt(shape)}`);
+    const need = storageLength(dtype, shape);
+    if (data.length !== need) {
+      const what = dtype === 'q8_0' || dtype === 'q4_0' ? `${need} bytes of ${dtype} blocks` : `${need} values`;
+      throw new Error(`tensor: ${data.length} values cannot have shape ${fmt(shape)} (a ${dtype} tensor of it takes ${what})`);
     }
+    if (isStorageDtype(dtype) && !(data instanceof arrayCtorOf(dtype)))
+      throw new Error(`tensor: a ${dtype} tensor is held in a ${arrayCtorOf(dtype).name}, got a ${data.constructor.name}`);
     return new Tensor({ backend, data: backend.upload(data, dtype), dtype }, shape);
   }
 
@@ -281,6 +288,11 @@ function shapeArgs(args: ShapeArgs): number[] {
 
 /** A 0-d tensor holding `v` — how numbers enter binary ops. */
 export function scalarTensor(op: string, v: number, dtype: DType, backend: Backend<any>): Tensor {
+  if (isStorageDtype(dtype)) {
+    throw new Error(
+      `${op}: a ${dtype} tensor cannot meet the number ${v}: ${dtype} is a storage dtype this op does not take; convert it with .to('float32') first`,
+    );
+  }
   if (dtype === 'int32' && !Number.isInteger(v)) {
     throw new Error(`${op}: an int32 tensor cannot be combined with the non-integer ${v}; cast it with .to('float32')`);
   }

@@ -3,7 +3,7 @@
 // core/tensor.ts extends it with the PyTorch-named op methods; split so each file holds one concept.
 
 import { backward, type BackwardOptions } from './autograd.js';
-import { isFloating, type DType, type TypedArray } from './dtype.js';
+import { isFloating, isStorageDtype, storageLength, storageOffset, type DType, type TypedArray } from './dtype.js';
 import type { Backend, Buf } from './kernel_types.js';
 import type { Node } from './op.js';
 import { contiguousStrides, fmt, isContiguous, sizeOf, type Shape } from './shape.js';
@@ -67,6 +67,11 @@ export abstract class TensorBase {
     if (this.node !== null) {
       throw new Error('requiresGrad: can only be set on a leaf tensor; use .detach() to make one');
     }
+    if (on && isStorageDtype(this.dtype)) {
+      throw new Error(
+        `requiresGrad: a ${this.dtype} tensor is frozen (storage dtypes carry no gradient); train a .to('float32') copy instead`,
+      );
+    }
     if (on && !isFloating(this.dtype)) {
       throw new Error(`requiresGrad: only floating tensors can require gradients, got ${this.dtype}`);
     }
@@ -107,12 +112,32 @@ export abstract class TensorBase {
   /** This tensor as a contiguous kernel buffer (no copy when it already is one). */
   toBuf(): Buf {
     const { backend, data, dtype } = this.storage;
+    if (isStorageDtype(dtype)) return this.storageBuf();
     if (this.offset === 0 && this.isContiguous() && backend.length(data) === this.numel()) {
       return { data, shape: this.shape, dtype };
     }
     const strided = { data, shape: this.shape, dtype };
     const r = backend.kernels.contiguous([strided], { strides: this.strides, offset: this.offset }, { shape: this.shape, dtype });
     return 'aux' in r ? r.out : r;
+  }
+
+  /**
+   * A storage-dtype view as a buffer: the stored array itself, or a subarray of it for a contiguous range
+   * (the rows of one expert, say). Only the CPU backend holds storage dtypes, so `data` is a typed array.
+   * A strided view is refused: q8_0/q4_0 blocks cannot be gathered element by element.
+   */
+  private storageBuf(): Buf {
+    const { data, dtype } = this.storage;
+    if (!this.isContiguous())
+      throw new Error(
+        `${dtype}: a strided view ${fmt(this.shape)} (strides ${fmt(this.strides)}) cannot be read as stored; ` +
+          `linear/matmul take the weight or its .mT, anything else needs .to('float32') first`,
+      );
+    const start = storageOffset(dtype, this.offset, 'toBuf');
+    const length = storageLength(dtype, this.shape);
+    const array = data as TypedArray;
+    const view = start === 0 && length === array.length ? array : array.subarray(start, start + length);
+    return { data: view, shape: this.shape, dtype };
   }
 
   /** Release a buffer that toBuf() made for this view (a no-op when it is the tensor's own storage). */
@@ -150,21 +175,28 @@ export abstract class TensorBase {
     }
   }
 
+  // item/toArray give numbers: a storage dtype's values are decoded through float32 (data() gives the stored array).
+
   async item(): Promise<number> {
-    return itemOf(this, await this.data());
+    return itemOf(this, await this.numbers().data());
   }
 
   itemSync(): number {
-    return itemOf(this, this.dataSync());
+    return itemOf(this, this.numbers().dataSync());
   }
 
   /** Nested arrays (a number for a 0-d tensor). */
   async toArray(): Promise<NestedArray> {
-    return nest(Array.from(await this.data()), this.shape);
+    return nest(Array.from(await this.numbers().data()), this.shape);
   }
 
   toArraySync(): NestedArray {
-    return nest(Array.from(this.dataSync()), this.shape);
+    return nest(Array.from(this.numbers().dataSync()), this.shape);
+  }
+
+  /** This tensor, or its float32 conversion when it holds a storage dtype (bit patterns, block bytes). */
+  private numbers(): TensorBase {
+    return isStorageDtype(this.dtype) ? (this as unknown as Tensor).to('float32') : this;
   }
 
   toString(): string {

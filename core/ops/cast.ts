@@ -1,6 +1,7 @@
-// Dtype conversion. `cast` always writes a fresh buffer, which is also how `clone` copies.
+// Dtype conversion. `cast` always writes a fresh buffer, which is also how `clone` copies. Storage dtypes
+// (bfloat16, float16, q8_0, q4_0) convert to and from float32/float64 here, as `.to(dtype)`.
 
-import type { DType } from '../dtype.js';
+import { isFloating, isStorageDtype, storageLength, type DType } from '../dtype.js';
 import { apply, type KernelOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 
@@ -15,8 +16,19 @@ declare module '../kernel_types.js' {
 export const Cast: KernelOp<'x', 'cast'> = {
   name: 'cast',
   inputs: ['x'],
-  shape: ({ x }) => x,
-  dtype: (_, { dtype }) => dtype,
+  storageInputs: ['x'],
+  shape: ({ x }, { dtype }) => {
+    // Refuses a shape q8_0/q4_0 cannot hold (a last axis that is not a multiple of 32) before any work.
+    if (isStorageDtype(dtype)) storageLength(dtype, x);
+    return x;
+  },
+  dtype: ({ x }, { dtype }) => {
+    const storage = isStorageDtype(x) || isStorageDtype(dtype);
+    const ok = x === dtype || isFloating(x) || isFloating(dtype) || (isStorageDtype(x) && isStorageDtype(dtype));
+    if (storage && !ok)
+      throw new Error(`cast: ${x} → ${dtype}: storage dtypes convert to and from float32 or float64; go through .to('float32')`);
+    return dtype;
+  },
   save: ['x'],
   backward: (dy, { x }) => ({ x: () => cast(dy, x.dtype) }),
 };

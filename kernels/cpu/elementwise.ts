@@ -1,11 +1,12 @@
 // Elementwise CPU kernels: unary maps, binary maps over equal shapes, where, cast and the strided copy.
 // Broadcasting already happened in the op layer (expand + contiguous), so every loop here is flat.
 
-import { arrayFrom, type TypedArray } from '../../core/dtype.js';
+import { arrayFrom, isStorageDtype, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, KernelTable, OutSpec } from '../../core/kernel_types.js';
 import { isContiguous, sizeOf } from '../../core/shape.js';
 import { erf, gelu as geluScalar, sigmoid as sigmoidScalar } from './math.js';
 import { allocFor } from './shared.js';
+import { castStorage } from './storage.js';
 
 type CpuBuf = Buf<TypedArray>;
 type None = KernelAttrs['neg'];
@@ -173,8 +174,14 @@ const where: Kernel<TypedArray, KernelAttrs['where']> = ([cond, a, b], _attrs, o
   return make(out, dst);
 };
 
-/** Convert between dtypes: float→int truncates toward zero, anything→bool is `!= 0`. */
-const cast: Kernel<TypedArray, KernelAttrs['cast']> = ([x], _attrs, out) => make(out, arrayFrom(out.dtype, x!.data));
+/**
+ * Convert between dtypes: float→int truncates toward zero, anything→bool is `!= 0`; to or from a storage
+ * dtype (bfloat16, float16, q8_0, q4_0) goes through float32 (storage.ts).
+ */
+const cast: Kernel<TypedArray, KernelAttrs['cast']> = ([x], _attrs, out) =>
+  isStorageDtype(x!.dtype) || isStorageDtype(out.dtype)
+    ? make(out, castStorage(x!, out.dtype))
+    : make(out, arrayFrom(out.dtype, x!.data));
 
 /**
  * Gather a strided view into a fresh contiguous array. A view that is already contiguous is returned

@@ -4,7 +4,7 @@
 // backend to setBackend/withBackend or creation options. Every dtype is stored as float32 (int32 and
 // bool exactly, below 2^24); float64 stays on the CPU backend.
 
-import { arrayFrom, type DType, type TypedArray } from '../../core/dtype.js';
+import { arrayFrom, isStorageDtype, type DType, type TypedArray } from '../../core/dtype.js';
 import type { Backend, BackendMemory, Buf, KernelName, KernelTable } from '../../core/kernel_types.js';
 import type { GpuKernels } from './common.js';
 import { DeviceArray, MAX_ELEMENTS } from './device_array.js';
@@ -92,6 +92,12 @@ function memoryOf(rt: Runtime): BackendMemory<DeviceArray> {
 
 /** Host data to float32, refusing what float32 cannot hold exactly. */
 function toF32(data: TypedArray, dtype: DType): Float32Array {
+  if (isStorageDtype(dtype)) {
+    throw new Error(
+      `gpu: ${dtype} tensors are not supported (weights kept as stored are read by the cpu backend's kernels); ` +
+        `convert with .to('float32') before moving the tensor to the gpu backend`,
+    );
+  }
   if (dtype === 'float64') {
     throw new Error(
       'gpu: float64 tensors are not supported (gpu.js computes in float32); keep float64 work, such as gradient checks, on the cpu backend',
