@@ -35,6 +35,20 @@ export class Tensor extends TensorBase {
     return new Tensor({ backend, data: backend.upload(data, dtype), dtype }, shape);
   }
 
+  /**
+   * A tensor with a shape and dtype but no storage: what a model built with `init: 'empty'` holds until its
+   * weights are loaded (an 8B model's random float32 weights alone would take 32 GB). Reading it, or any
+   * op that runs a kernel on it, fails naming it a placeholder.
+   */
+  static placeholder(backend: Backend<any>, dtype: DType, shape: Shape): Tensor {
+    return new Tensor({ backend, data: null, dtype }, shape);
+  }
+
+  /** Whether this is a placeholder without storage (see `placeholder`). */
+  get isPlaceholder(): boolean {
+    return this.storage.data === null;
+  }
+
   /** A new leaf sharing this storage, cut from the graph. */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);

@@ -9,7 +9,10 @@ import type { Node } from './op.js';
 import { contiguousStrides, fmt, isContiguous, sizeOf, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
-/** The memory a tensor views: a backend handle of one dtype. Several tensors may share it. */
+/**
+ * The memory a tensor views: a backend handle of one dtype. Several tensors may share it. `data` is null
+ * for a placeholder (Tensor.placeholder): a shape and dtype to load into, refused by every kernel.
+ */
 export interface Storage {
   readonly backend: Backend<any>;
   readonly data: unknown;
@@ -112,6 +115,10 @@ export abstract class TensorBase {
   /** This tensor as a contiguous kernel buffer (no copy when it already is one). */
   toBuf(): Buf {
     const { backend, data, dtype } = this.storage;
+    if (data === null)
+      throw new Error(
+        `tensor ${fmt(this.shape)} ${dtype} is a placeholder without storage (a model built with init: 'empty'); load its weights first`,
+      );
     if (isStorageDtype(dtype)) return this.storageBuf();
     if (this.offset === 0 && this.isContiguous() && backend.length(data) === this.numel()) {
       return { data, shape: this.shape, dtype };
@@ -150,7 +157,7 @@ export abstract class TensorBase {
    * The storage is shared by every view of it, which all become unusable.
    */
   dispose(): void {
-    this.storage.backend.memory?.dispose(this.storage.data);
+    if (this.storage.data !== null) this.storage.backend.memory?.dispose(this.storage.data);
   }
 
   /** The values, row-major, as a fresh typed array. */

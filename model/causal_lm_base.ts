@@ -3,11 +3,11 @@
 // causal-LM loss with HF's label shift, weight tying and the abstract `CausalLM` base. It imports neither
 // architecture: llama.ts and qwen3_moe.ts extend it, and auto.ts maps a config's model_type to them.
 
-import { cat, crossEntropy, full, Generator, withBackend, type DType, type Tensor } from '../core/index.js';
+import { cat, crossEntropy, full, Generator, withBackend, type Tensor } from '../core/index.js';
 import { isSparseLayer, type ModelConfig } from './config.js';
 import type { KVCache } from './kv_cache.js';
 import type { Embedding, Init, Linear, RMSNorm } from './modules/basic.js';
-import { Module, type ModuleList } from './modules/module.js';
+import { Module, type LoadDtype, type ModuleList } from './modules/module.js';
 import { rotaryTables } from './modules/rotary.js';
 
 export interface ForwardOptions {
@@ -83,6 +83,12 @@ export interface ModelOptions {
   dtype?: 'float32' | 'float64';
   /** Seed of the HF-style random initialisation (normal(0, initializer_range), norms at 1). */
   seed?: number;
+  /**
+   * 'random' (default): HF's initialisation. 'empty': every parameter is a placeholder without storage
+   * (same names, shapes and order) that loadStateDict sets, in the dtype the loaded tensor or the policy
+   * gives — how fromPretrained builds a model it is about to load, without allocating its weights twice.
+   */
+  init?: 'random' | 'empty';
 }
 
 /** A ForCausalLM: `model` (the decoder stack) and `lm_head`, built and run by each architecture's subclass. */
@@ -105,8 +111,8 @@ export abstract class CausalLM extends Module {
    * HF's _init_weights: Linear and Embedding ~ normal(0, initializer_range), norms at 1. One generator
    * for the whole model, so the weights depend on the order modules are created in (HF's order).
    */
-  protected initializer(seed = 0): Init {
-    return { dtype: this.dtype, generator: new Generator(seed), std: this.config.initializer_range };
+  protected initializer(seed = 0, init: ModelOptions['init'] = 'random'): Init {
+    return { dtype: this.dtype, generator: new Generator(seed), std: this.config.initializer_range, empty: init === 'empty' };
   }
 
   /** With tie_word_embeddings, lm_head.weight *is* the embedding (one tensor, gradients from both uses). */
@@ -121,7 +127,7 @@ export abstract class CausalLM extends Module {
     return sd;
   }
 
-  override loadStateDict(get: (key: string) => Tensor | undefined, dtype: DType, prefix = ''): Set<string> {
+  override loadStateDict(get: (key: string) => Tensor | undefined, dtype: LoadDtype, prefix = ''): Set<string> {
     const tiedGet = this.config.tie_word_embeddings
       ? (k: string) => get(k) ?? (k === `${prefix}lm_head.weight` ? get(`${prefix}model.embed_tokens.weight`) : undefined)
       : get;

@@ -144,7 +144,7 @@ export class LlamaForCausalLM extends CausalLM {
 
   constructor(config: LlamaConfig, opts: ModelOptions = {}) {
     super(config, opts);
-    const init = this.initializer(opts.seed);
+    const init = this.initializer(opts.seed, opts.init);
     this.model = this.addModule('model', new LlamaModel(config, init));
     this.lm_head = this.addModule('lm_head', new Linear(config.hidden_size, config.vocab_size, init));
     this.tieWeights();

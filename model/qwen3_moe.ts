@@ -3,7 +3,7 @@
 // router written out in Qwen3MoeSparseMoeBlock.forward and the experts run by core's fused `moeExperts`.
 // Expert weights are stored stacked ([E, I, C]) and appear in the state dict under HF's per-expert names.
 
-import { moeExperts, randn, softmax, stack, topk, type Tensor } from '../core/index.js';
+import { moeExperts, softmax, topk, type Tensor } from '../core/index.js';
 import {
   CausalLM,
   causalLmLoss,
@@ -16,8 +16,9 @@ import {
 import { isSparseLayer, type Qwen3MoeConfig } from './config.js';
 import { LlamaAttention, LlamaMLP } from './llama.js';
 import { loadBalancingLoss } from './moe_losses.js';
-import { Embedding, Linear, RMSNorm, type Init } from './modules/basic.js';
-import { expectShape, Module, ModuleList } from './modules/module.js';
+import { Embedding, initWeight, Linear, RMSNorm, type Init } from './modules/basic.js';
+import { asParameter, dtypeFor, expectShape, Module, ModuleList, type LoadDtype } from './modules/module.js';
+import { stackStored } from './modules/stack_stored.js';
 
 /**
  * LlamaAttention plus q_norm and k_norm. HF writes Qwen3MoeAttention as its own class; here it extends
@@ -50,7 +51,7 @@ export class Qwen3MoeExperts extends Module {
 
   constructor(E: number, C: number, I: number, init: Init) {
     super();
-    const w = (...shape: number[]) => randn(shape, { dtype: init.dtype, generator: init.generator }).mul(init.std);
+    const w = (...shape: number[]) => initWeight(init, shape);
     this.gate_proj = this.addParameter('gate_proj', w(E, I, C));
     this.up_proj = this.addParameter('up_proj', w(E, I, C));
     this.down_proj = this.addParameter('down_proj', w(E, C, I));
@@ -64,7 +65,7 @@ export class Qwen3MoeExperts extends Module {
     return out;
   }
 
-  protected override loadOwn(get: (key: string) => Tensor | undefined, dtype: Tensor['dtype'], prefix: string): Set<string> {
+  protected override loadOwn(get: (key: string) => Tensor | undefined, dtype: LoadDtype, prefix: string): Set<string> {
     const used = new Set<string>();
     for (const n of ['gate_proj', 'up_proj', 'down_proj'] as const) {
       const [E, ...one] = this[n].shape;
@@ -74,9 +75,10 @@ export class Qwen3MoeExperts extends Module {
         if (!t) throw new Error(`loadStateDict: missing '${key}' (expected [${one.join(',')}])`);
         expectShape(key, t, one);
         used.add(key);
-        return t.to(dtype);
+        // Each expert converts on its own (a q8_0 [I, C] quantizes along C, the stacked weight's last axis).
+        return t.to(dtypeFor(dtype, key, t));
       });
-      this.setParameter(n, stack(parts, 0).detach().requiresGrad_());
+      this.setParameter(n, asParameter(stackStored(parts, `loadStateDict: ${prefix}${n}`), parts[0]!.dtype));
     }
     return used;
   }
@@ -189,7 +191,7 @@ export class Qwen3MoeForCausalLM extends CausalLM {
 
   constructor(config: Qwen3MoeConfig, opts: ModelOptions = {}) {
     super(config, opts);
-    const init = this.initializer(opts.seed);
+    const init = this.initializer(opts.seed, opts.init);
     this.model = this.addModule('model', new Qwen3MoeModel(config, init));
     this.lm_head = this.addModule('lm_head', new Linear(config.hidden_size, config.vocab_size, init));
     this.tieWeights();

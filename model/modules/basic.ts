@@ -1,9 +1,12 @@
 // The small blocks every LLM-jp-4 layer is built from, with HF parameter names and HF's initialisation:
 // Linear (weight [out, in], normal(0, initializer_range)), Embedding (normal(0, initializer_range), the
-// padding row zeroed and frozen), RMSNorm (ones).
+// padding row zeroed and frozen), RMSNorm (ones). With `init.empty` each weight is a placeholder (a shape,
+// no storage) that loadStateDict fills: building a model to load never allocates random weights.
 
 import {
+  Tensor,
   arange,
+  getBackend,
   embedding,
   linear,
   noGrad,
@@ -13,7 +16,6 @@ import {
   where,
   type DType,
   type Generator,
-  type Tensor,
 } from '../../core/index.js';
 import { Module } from './module.js';
 
@@ -21,6 +23,14 @@ export interface Init {
   dtype: DType;
   generator: Generator;
   std: number;
+  /** Placeholders instead of random weights (createModel's `init: 'empty'`): loading sets them. */
+  empty?: boolean;
+}
+
+/** normal(0, std) weights of `shape` drawn from the model's generator, or a placeholder when `init.empty`. */
+export function initWeight(init: Pick<Init, 'dtype' | 'generator' | 'std' | 'empty'>, shape: number[]): Tensor {
+  if (init.empty) return Tensor.placeholder(getBackend(), init.dtype, shape);
+  return randn(shape, { dtype: init.dtype, generator: init.generator }).mul(init.std);
 }
 
 export class Linear extends Module {
@@ -28,10 +38,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, init: Init) {
     super();
-    this.weight = this.addParameter(
-      'weight',
-      randn([outFeatures, inFeatures], { dtype: init.dtype, generator: init.generator }).mul(init.std),
-    );
+    this.weight = this.addParameter('weight', initWeight(init, [outFeatures, inFeatures]));
   }
 
   forward(x: Tensor): Tensor {
@@ -47,7 +54,8 @@ export class Embedding extends Module {
     super();
     this.paddingIdx = paddingIdx;
     const w = noGrad(() => {
-      const r = randn([vocab, dim], { dtype: init.dtype, generator: init.generator }).mul(init.std);
+      const r = initWeight(init, [vocab, dim]);
+      if (init.empty) return r;
       // HF zeroes the padding row at init (nn.Embedding padding_idx).
       return paddingIdx === null ? r : where(arange(vocab).eq(paddingIdx).unsqueeze(1), 0, r);
     });
@@ -66,10 +74,11 @@ export class RMSNorm extends Module {
   weight: Tensor;
   readonly eps: number;
 
-  constructor(dim: number, eps: number, init: Pick<Init, 'dtype'>) {
+  constructor(dim: number, eps: number, init: Pick<Init, 'dtype' | 'empty'>) {
     super();
     this.eps = eps;
-    this.weight = this.addParameter('weight', ones([dim], { dtype: init.dtype }));
+    const w = init.empty ? Tensor.placeholder(getBackend(), init.dtype, [dim]) : ones([dim], { dtype: init.dtype });
+    this.weight = this.addParameter('weight', w);
   }
 
   /** w ⊙ x/√(mean(x²) + eps) over the last axis (LlamaRMSNorm). */

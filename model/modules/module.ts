@@ -5,15 +5,38 @@
 
 import type { DType } from '../../core/index.js';
 import { Tensor } from '../../core/index.js';
+import { isFloating, isStorageDtype } from '../../core/dtype.js';
 import { fmt } from '../../core/shape.js';
+
+/**
+ * The dtype each loaded tensor is kept in: one dtype for all, or a policy by HF key and the tensor as
+ * loaded (model/weights_dtype.ts: Linear weights in bfloat16 or q8_0, norms and the router in float32).
+ */
+export type LoadDtype = DType | ((key: string, loaded: Tensor) => DType);
+
+/** The dtype `policy` gives the tensor loaded under `key`. */
+export function dtypeFor(policy: LoadDtype, key: string, loaded: Tensor): DType {
+  return typeof policy === 'function' ? policy(key, loaded) : policy;
+}
+
+/**
+ * A loaded tensor as a parameter in `dtype`: its own contiguous storage, a leaf, requiring grad when it is
+ * floating. A storage dtype (bfloat16, q8_0, ...) is kept as it is converted, frozen.
+ */
+export function asParameter(t: Tensor, dtype: DType): Tensor {
+  const v = t.to(dtype);
+  if (isStorageDtype(dtype)) return v.detach();
+  const p = v.contiguous().detach();
+  return isFloating(dtype) ? p.requiresGrad_() : p;
+}
 
 export abstract class Module {
   readonly #params = new Map<string, Tensor>();
   readonly #children = new Map<string, Module>();
 
-  /** Register a parameter (a leaf that requires grad) under its local HF name. */
+  /** Register a parameter (a leaf that requires grad, unless a frozen storage dtype) under its local HF name. */
   protected addParameter(name: string, t: Tensor): Tensor {
-    if (!t.requiresGrad) t.requiresGrad = true;
+    if (!t.requiresGrad && isFloating(t.dtype)) t.requiresGrad = true;
     this.#params.set(name, t);
     return t;
   }
@@ -60,23 +83,23 @@ export abstract class Module {
   }
 
   /**
-   * Set every parameter from HF-named tensors (converted to `dtype`). Missing or mis-shaped entries are
-   * errors naming the key; returns the keys this module consumed.
+   * Set every parameter from HF-named tensors (converted to `dtype`, or to what the policy says for each
+   * key). Missing or mis-shaped entries are errors naming the key; returns the keys this module consumed.
    */
-  loadStateDict(get: (key: string) => Tensor | undefined, dtype: DType, prefix = ''): Set<string> {
+  loadStateDict(get: (key: string) => Tensor | undefined, dtype: LoadDtype, prefix = ''): Set<string> {
     const used = this.loadOwn(get, dtype, prefix);
     for (const [n, c] of this.#children) for (const k of c.loadStateDict(get, dtype, `${prefix}${n}.`)) used.add(k);
     return used;
   }
 
-  protected loadOwn(get: (key: string) => Tensor | undefined, dtype: DType, prefix: string): Set<string> {
+  protected loadOwn(get: (key: string) => Tensor | undefined, dtype: LoadDtype, prefix: string): Set<string> {
     const used = new Set<string>();
     for (const [n, current] of this.#params) {
       const key = prefix + n;
       const t = get(key);
       if (!t) throw new Error(`loadStateDict: missing '${key}' (expected ${fmt(current.shape)})`);
       expectShape(key, t, current.shape);
-      this.setParameter(n, t.to(dtype).contiguous().detach().requiresGrad_());
+      this.setParameter(n, asParameter(t, dtypeFor(dtype, key, t)));
       used.add(key);
     }
     return used;
