@@ -107,12 +107,12 @@ export class Code {
     };
   }
 
-  private emit(...b: number[]): this {
+  protected emit(...b: number[]): this {
     for (const x of b) this.bytes.push(x);
     return this;
   }
 
-  private simd(op: number, ...imm: number[]): this {
+  protected simd(op: number, ...imm: number[]): this {
     return this.emit(SIMD_PREFIX, ...u32(op), ...imm);
   }
 
