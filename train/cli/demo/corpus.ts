@@ -2,10 +2,11 @@
 // character vocabulary (rare characters map to one unknown id), and held-out tails for validation.
 
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { DEFAULT_CORPUS_DIR } from '../../data/corpus.js';
 
-const DATA = join(dirname(fileURLToPath(import.meta.url)), '../..', 'data', 'corpus');
+// The recipe's corpus folder (found from package.json, so the compiled dist/ reads the same files).
+const DATA = DEFAULT_CORPUS_DIR;
 
 export const SOURCES = { ja: 'ja/soseki_botchan.txt', en: 'en/dickens_a_christmas_carol.txt' } as const;
 export type Lang = keyof typeof SOURCES;
