@@ -1,21 +1,36 @@
 // Hugging Face checkpoints in and out: a folder with config.json and model.safetensors (or shards
 // model-0000i-of-0000n.safetensors with model.safetensors.index.json), HF parameter names, and
 // `__metadata__.format = "pt"` so transformers' `from_pretrained` accepts it. Every file is written
-// atomically; config.json is written last, so a folder with a config has complete weights.
+// atomically; config.json is written last, so a folder with a config has complete weights. Loading
+// reads one tensor at a time into its final dtype (kept as stored, converted or quantized on load) after
+// checking every shard and that the model fits in memory (io/checkpoint_reader.ts, io/load_plan.ts).
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, type Tensor } from '../core/index.js';
+import type { BlockFormat } from '../kernels/cpu/quant/blocks.js';
 import { architecture, createModel } from './auto.js';
 import type { CausalLM, ModelOptions } from './causal_lm_base.js';
 import { configToJSON, parseConfig, type ModelConfig } from './config.js';
 import { writeFileAtomic } from './io/atomic_write.js';
+import { openCheckpoint, weightFileMap, type CheckpointOpenOptions } from './io/checkpoint_reader.js';
+import { CONFIG_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME } from './io/checkpoint_writer.js';
+import type { LoadDtype } from './io/load_plan.js';
 import { SafetensorsFile } from './io/safetensors_read.js';
 import { saveSafetensors, storedBytes, type WriteOptions } from './io/safetensors_write.js';
 
-export const WEIGHTS_NAME = 'model.safetensors';
-export const WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
-export const CONFIG_NAME = 'config.json';
+export { CONFIG_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME };
+
+export interface LoadOptions extends Omit<ModelOptions, 'dtype'>, CheckpointOpenOptions {
+  /**
+   * How floating weights are held: 'float32' (the default) or 'float64' for everything; 'auto' keeps
+   * BF16/F16 weights 16-bit as stored; 'bfloat16'/'float16' hold every Linear weight and the embedding
+   * so. Norms and the router compute in float32 (float64 with 'float64').
+   */
+  dtype?: LoadDtype;
+  /** Quantize every Linear weight on load (ggml's q8_0 or q4_0 blocks). */
+  quantize?: BlockFormat;
+}
 
 export interface SaveOptions {
   /** Split the weights into shards of at most this many bytes (HF's default is 5 GB). */
@@ -39,29 +54,7 @@ export function loadConfig(dir: string): ModelConfig {
 
 /** Which file holds each tensor (one file, or the shard index's weight_map). */
 export function weightFiles(dir: string): Map<string, string> {
-  const index = join(dir, WEIGHTS_INDEX_NAME);
-  const single = join(dir, WEIGHTS_NAME);
-  const out = new Map<string, string>();
-  if (existsSync(index)) {
-    let json: { weight_map?: Record<string, unknown> };
-    try {
-      json = JSON.parse(readFileSync(index, 'utf8'));
-    } catch (e) {
-      throw new Error(`${index}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!json.weight_map || typeof json.weight_map !== 'object') throw new Error(`${index}: no weight_map`);
-    for (const [name, file] of Object.entries(json.weight_map)) {
-      if (typeof file !== 'string' || file.includes('/') || file.includes('\\'))
-        throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
-      out.set(name, join(dir, file));
-    }
-    return out;
-  }
-  if (!existsSync(single)) throw new Error(`fromPretrained: ${dir} has neither ${WEIGHTS_NAME} nor ${WEIGHTS_INDEX_NAME}`);
-  const f = SafetensorsFile.open(single);
-  for (const name of f.tensors.keys()) out.set(name, single);
-  f.close();
-  return out;
+  return weightFileMap(dir);
 }
 
 /** Open every file of a checkpoint and return a getter by HF name (files stay open until `close`). */
@@ -85,16 +78,26 @@ export function openWeights(dir: string): { get: (name: string) => Tensor | unde
   };
 }
 
-/** Build the model a checkpoint folder describes and load its weights (strict: missing and unexpected keys are errors). */
-export function fromPretrained(dir: string, opts: ModelOptions = {}): CausalLM {
-  const model = createModel(loadConfig(dir), opts);
-  const w = openWeights(dir);
+/**
+ * Build the model a checkpoint folder describes and load its weights (strict: missing and unexpected keys
+ * are errors). A missing shard, a corrupt header or a model larger than the memory available fails before
+ * any weight is allocated; then tensors are read one at a time into their final dtype.
+ */
+export function fromPretrained(dir: string, opts: LoadOptions = {}): CausalLM {
+  const config = loadConfig(dir);
+  const w = openCheckpoint(dir, { dtype: opts.dtype ?? 'float32', quantize: opts.quantize }, opts);
   try {
-    loadStrict(model, w, dir);
+    const model = createModel(config, {
+      dtype: opts.dtype === 'float64' ? 'float64' : 'float32',
+      seed: opts.seed,
+      init: 'empty',
+    });
+    // Each tensor arrives in the dtype the load plan chose for it: the model keeps it so.
+    loadStrict(model, w, dir, (_key, t) => t.dtype);
+    return model;
   } finally {
     w.close();
   }
-  return model;
 }
 
 /**
@@ -126,8 +129,13 @@ export function fromPretrainedBytes(
 }
 
 /** Load every parameter by HF name; a tensor the config does not use is an error (rotary inv_freq buffers aside). */
-function loadStrict(model: CausalLM, w: { get: (name: string) => Tensor | undefined; names: string[] }, where: string): void {
-  const used = model.loadStateDict(w.get, model.dtype);
+function loadStrict(
+  model: CausalLM,
+  w: { get: (name: string) => Tensor | undefined; names: string[] },
+  where: string,
+  dtype: Parameters<CausalLM['loadStateDict']>[1] = model.dtype,
+): void {
+  const used = model.loadStateDict(w.get, dtype);
   const extra = w.names.filter((n) => !used.has(n) && !n.endsWith('rotary_emb.inv_freq'));
   if (extra.length > 0) {
     throw new Error(

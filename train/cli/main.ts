@@ -12,6 +12,8 @@ import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
 import { dataCommand, dataHelp } from './commands/data.js';
 import { evalCommand, evalHelp } from './commands/eval.js';
 import { generateCommand, generateHelp } from './commands/generate.js';
+import { initCommand, initHelp } from './commands/init.js';
+import { quantizeCommand, quantizeHelp } from './commands/quantize.js';
 import { serveCommand, serveHelp } from './commands/serve.js';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp, trainTokenizer, trainTokenizerHelp } from './commands/tokenize.js';
 
@@ -33,6 +35,8 @@ const COMMANDS: Record<string, Command> = {
   start: { run: startCommand, help: startHelp },
   train: { run: trainCommand, help: trainHelp },
   generate: { run: generateCommand, help: generateHelp },
+  init: { run: initCommand, help: initHelp },
+  quantize: { run: quantizeCommand, help: quantizeHelp },
   serve: { run: serveCommand, help: serveHelp },
   version: { run: async () => (console.log(version()), 0), help: 'print the package version' },
   help: { run: async () => (console.log(usage()), 0), help: 'show this help' },

@@ -1,0 +1,156 @@
+// Opening an HF checkpoint folder for loading at any size: every shard the index names must exist and
+// every header must be sound before anything is allocated; then the load is planned (each tensor's held
+// dtype) and refused if it cannot fit in memory. Tensors are then read one at a time, straight into their
+// final array (shared memory when large, as the CPU backend keeps it), converted there if asked, and dropped.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getBackend, Tensor } from '../../core/index.js';
+import type { TypedArray } from '../../core/dtype.js';
+import { bf16ToF32, f32ToBf16 } from '../../kernels/cpu/quant/bfloat16.js';
+import { f16ToF32, f32ToF16 } from '../../kernels/cpu/quant/float16.js';
+import { quantizeQ4_0 } from '../../kernels/cpu/quant/q4_0.js';
+import { quantizeQ8_0 } from '../../kernels/cpu/quant/q8_0.js';
+import { WEIGHTS_INDEX_NAME, WEIGHTS_NAME } from './checkpoint_writer.js';
+import { checkFits, planLoad, type HeldDtype, type LoadChoice, type PlannedLoad, type TensorSource } from './load_plan.js';
+import { readQuantMetadata } from './quant_layout.js';
+import { SafetensorsFile, type OpenOptions, type StoredArray } from './safetensors_read.js';
+
+/** Arrays this large go straight into shared memory (the CPU backend's threshold), so uploading them copies nothing. */
+const SHARED_MIN = 1 << 16;
+
+/** Which file holds each tensor: the index's weight_map, or every tensor of the one file. Nothing is opened. */
+export function weightFileMap(dir: string): Map<string, string> {
+  const index = join(dir, WEIGHTS_INDEX_NAME);
+  const single = join(dir, WEIGHTS_NAME);
+  const out = new Map<string, string>();
+  if (existsSync(index)) {
+    let json: { weight_map?: Record<string, unknown> };
+    try {
+      json = JSON.parse(readFileSync(index, 'utf8'));
+    } catch (e) {
+      throw new Error(`${index}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!json.weight_map || typeof json.weight_map !== 'object') throw new Error(`${index}: no weight_map`);
+    for (const [name, file] of Object.entries(json.weight_map)) {
+      if (typeof file !== 'string' || file.includes('/') || file.includes('\\'))
+        throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
+      out.set(name, join(dir, file));
+    }
+    return out;
+  }
+  if (!existsSync(single)) throw new Error(`fromPretrained: ${dir} has neither ${WEIGHTS_NAME} nor ${WEIGHTS_INDEX_NAME}`);
+  const f = SafetensorsFile.open(single);
+  for (const name of f.tensors.keys()) out.set(name, single);
+  f.close();
+  return out;
+}
+
+/** An opened checkpoint: its load plan, and tensors made one at a time in their held dtypes. */
+export interface OpenCheckpoint {
+  readonly plan: readonly PlannedLoad[];
+  /** The tensor held as planned (read now; the caller keeps it or drops it). */
+  get(name: string): Tensor | undefined;
+  readonly names: string[];
+  close(): void;
+}
+
+export interface CheckpointOpenOptions extends OpenOptions {
+  /** Bytes the weights may take (default: available memory less headroom); tests pass a small number. */
+  availableBytes?: number;
+}
+
+/** Open `dir`'s weights for `choice`: missing shards, bad headers and a load that cannot fit all fail here. */
+export function openCheckpoint(dir: string, choice: LoadChoice, opts: CheckpointOpenOptions = {}): OpenCheckpoint {
+  const where = weightFileMap(dir);
+  const paths = [...new Set(where.values())];
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0)
+    throw new Error(
+      `fromPretrained: ${dir}: ${WEIGHTS_INDEX_NAME} names ${missing.length} shard(s) that are missing: ${missing.join(', ')}`,
+    );
+  const files = new Map<string, SafetensorsFile>();
+  try {
+    for (const p of paths) files.set(p, SafetensorsFile.open(p, opts));
+    const sources = new Map<string, TensorSource>();
+    const quants = new Map([...files].map(([p, f]) => [p, readQuantMetadata(p, f.metadata, f.tensors)]));
+    for (const [name, p] of where) {
+      const f = files.get(p)!;
+      const info = f.tensors.get(name);
+      if (!info) throw new Error(`${join(dir, WEIGHTS_INDEX_NAME)}: names '${name}' in ${p}, which does not hold it`);
+      sources.set(name, { file: p, info, quant: quants.get(p)!.get(name) });
+    }
+    const plan = planLoad(sources, choice);
+    checkFits(dir, plan, choice, opts.availableBytes);
+    const byName = new Map(plan.map((t) => [t.name, t]));
+    return {
+      plan,
+      names: [...where.keys()],
+      get: (name) => {
+        const t = byName.get(name);
+        return t && readHeld(files.get(t.file)!, t);
+      },
+      close: () => files.forEach((f) => f.close()),
+    };
+  } catch (e) {
+    files.forEach((f) => f.close());
+    throw e;
+  }
+}
+
+/** A typed array of `n` elements for the backend: in shared memory when large, so the upload moves nothing. */
+function allocFinal<T extends StoredArray>(ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  const bytes = n * ctor.BYTES_PER_ELEMENT;
+  return new ctor(n >= SHARED_MIN ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+const HELD_CTOR = {
+  float32: Float32Array,
+  float64: Float64Array,
+  bfloat16: Uint16Array,
+  float16: Uint16Array,
+  q8_0: Uint8Array,
+  q4_0: Uint8Array,
+} as const;
+
+/** Read one tensor and make it its held dtype: read straight into the final array when stored so, else convert once. */
+function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
+  const make = (data: TypedArray, dtype: HeldDtype) => Tensor.fromArray(getBackend(), data, dtype, [...t.shape]);
+  if (t.held === 'int32' || t.held === 'bool') {
+    const r = f.read(t.name);
+    return make(r.data, t.held);
+  }
+  const ctor = HELD_CTOR[t.held];
+  if (t.transient === 0) {
+    const out = allocFinal(ctor as never, t.bytes / ctor.BYTES_PER_ELEMENT) as StoredArray;
+    return make(f.readRaw(t.name, out) as TypedArray, t.held);
+  }
+  // Converting: the stored bytes and a float32 copy live only until the held array is made.
+  const raw = f.readRaw(t.name);
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const f32 =
+    t.info.dtype === 'BF16'
+      ? bf16ToF32(raw as Uint16Array)
+      : t.info.dtype === 'F16'
+        ? f16ToF32(raw as Uint16Array)
+        : raw instanceof Float32Array
+          ? raw
+          : Float32Array.from(raw as Float64Array);
+  switch (t.held) {
+    case 'float32':
+      return make(f32, 'float32');
+    case 'float64': {
+      const out = allocFinal(Float64Array, n);
+      out.set(f32);
+      return make(out, 'float64');
+    }
+    case 'bfloat16':
+      return make(f32ToBf16(f32, allocFinal(Uint16Array, n)), 'bfloat16');
+    case 'float16':
+      return make(f32ToF16(f32, allocFinal(Uint16Array, n)), 'float16');
+    case 'q8_0':
+      return make(quantizeQ8_0(f32, t.shape), 'q8_0');
+    case 'q4_0':
+      return make(quantizeQ4_0(f32, t.shape), 'q4_0');
+  }
+}
