@@ -1,4 +1,4 @@
-// `npm run bench [-- suite ...] [--threads N] [--dtype float32|float64] [--time MS] [--quick] [--out DIR]
+// `npm run bench [-- suite ...] [--profile] [--threads N] [--dtype float32|float64] [--time MS] [--quick] [--out DIR]
 //                 [--backend cpu|gpu] [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]`
 // Runs the named suites (all by default), prints a table per suite and writes bench/results/<suite>.json:
 // median and spread, GFLOP/s or GB/s, tokens/s, threads, dtype, peak memory, and the ratio against the
@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getCpuKernels, selectBackend, setCpuKernels, setNumThreads } from '../core/backend.js';
+import { enableProfile, profileTable, resetProfile } from '../core/profile.js';
 import { measure } from './measure.js';
 import { measurePeakMemory, tsxLoader } from './peak_memory.js';
 import { formatTable, machine, writeResults, type Row } from './report.js';
@@ -30,6 +31,7 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
       time: { type: 'string', default: '500' },
       threads: { type: 'string', default: String(availableParallelism()) },
       quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       backend: { type: 'string', default: process.env.LLMJP4_BACKEND ?? 'cpu' },
       'gpu-mode': { type: 'string', default: process.env.LLMJP4_GPU_MODE ?? 'auto' },
@@ -57,7 +59,16 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
   const m = machine();
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}; bench threads ${threads}`);
   if (names.length > 1) {
-    const flags = ['--dtype', dtype, '--time', String(timeMs), '--threads', String(threads), ...(opts.quick ? ['--quick'] : [])];
+    const flags = [
+      '--dtype',
+      dtype,
+      '--time',
+      String(timeMs),
+      '--threads',
+      String(threads),
+      ...(opts.quick ? ['--quick'] : []),
+      ...(values.profile ? ['--profile'] : []),
+    ];
     const backendFlags = onGpu ? ['--backend', 'gpu', '--gpu-mode', values['gpu-mode']] : [];
     return runIsolated(
       names,
@@ -108,6 +119,7 @@ export async function runBench(argv: string[]): Promise<Record<string, Row[]>> {
         row.speedup = row.refMedianMs / t.medianMs;
       }
       if (c.peakMemory) row.peakBytes = measurePeakMemory(suite, c.label, opts);
+      if (values.profile) await profileCase(c.label, c.run);
       rows.push(row);
     }
     const file = resultName(suite, opts.gpu ? values['gpu-mode'] : null);
@@ -161,4 +173,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(e.message);
     process.exit(1);
   });
+}
+
+/** --profile: one more call of the case, outside the timed samples, with the per-kernel profile on. */
+async function profileCase(label: string, run: () => unknown): Promise<void> {
+  resetProfile();
+  enableProfile(true);
+  try {
+    await run();
+  } finally {
+    enableProfile(false);
+  }
+  console.log(`\nprofile of one call: ${label}\n${profileTable()}`);
+  resetProfile();
 }

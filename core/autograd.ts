@@ -2,6 +2,7 @@
 // node's backward thunks and summing gradients where paths meet. `grad(f, inputs)` is the
 // functional form: it returns gradients without touching any `.grad`.
 
+import { inPhase } from './profile.js';
 import { onesLike, zerosLike } from './creation.js';
 import { withGradMode } from './grad_mode.js';
 import { fmt, shapesEqual } from './shape.js';
@@ -66,15 +67,18 @@ function propagate(root: Tensor, seed: Tensor, opts: BackwardOptions, targets: S
   const order = topoOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   const kept = new Map<Tensor, Tensor>();
-  withGradMode(!!opts.createGraph, () => {
-    for (const t of order) {
-      const g = grads.get(t);
-      if (g === undefined) continue;
-      grads.delete(t);
-      if (targets ? targets.has(t) : t.retainsGrad) kept.set(t, g);
-      if (t.node !== null) sendToInputs(t, g, opts);
-    }
-  });
+  // Kernels run by the thunks count as the backward phase in a profile (core/profile.ts).
+  withGradMode(!!opts.createGraph, () =>
+    inPhase('backward', () => {
+      for (const t of order) {
+        const g = grads.get(t);
+        if (g === undefined) continue;
+        grads.delete(t);
+        if (targets ? targets.has(t) : t.retainsGrad) kept.set(t, g);
+        if (t.node !== null) sendToInputs(t, g, opts);
+      }
+    }),
+  );
   return kept;
 
   function sendToInputs(t: Tensor, g: Tensor, o: BackwardOptions): void {

@@ -37,6 +37,7 @@ export {
   type GpuModeName,
 } from './backend.js';
 export { dispose, keep, memoryStats, scope } from './memory.js';
+export { enableProfile, profileRows, profileTable, resetProfile, type ProfileRow } from './profile.js';
 export type {
   Backend,
   BackendMemory,

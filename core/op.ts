@@ -6,6 +6,7 @@ import { isFloating, isStorageDtype, type DType } from './dtype.js';
 import { isGradEnabled, noGrad } from './grad_mode.js';
 import type { AuxName, Backend, Kernel, KernelAttrs, KernelName, OutSpec } from './kernel_types.js';
 import { fmt, shapesEqual, type Shape } from './shape.js';
+import { profiling, recordKernel } from './profile.js';
 import { Tensor } from './tensor.js';
 
 /** What backward receives: the tensors the op asked to `save` (inputs by name, 'out', aux outputs by name). */
@@ -147,7 +148,12 @@ function run<I extends string, A>(
   const spec: OutSpec = op.aux ? { shape, dtype, aux: auxSpecs(op.aux, shapes, attrs, { shape, dtype }) } : { shape, dtype };
   const bufs = xs.map((x) => x.toBuf());
   // The op's declaration tied attrs A to KernelAttrs[name] (KernelOp); the union type `Op` forgets the tie.
+  const t0 = profiling() ? performance.now() : -1;
   const result = kernel(bufs, attrs as KernelAttrs[KernelName], spec);
+  if (t0 >= 0) {
+    const outs = 'aux' in result ? [result.out, ...Object.values(result.aux)] : [result];
+    recordKernel(op.name, bufs, outs, attrs, performance.now() - t0);
+  }
   // Copies toBuf made for strided inputs are dead now (on backends that free memory, free them).
   const outputs = new Set('aux' in result ? [result.out.data, ...Object.values(result.aux).map((b) => b.data)] : [result.data]);
   xs.forEach((x, i) => outputs.has(bufs[i]!.data) || x.releaseBuf(bufs[i]!));
