@@ -3,7 +3,7 @@
 // Each gather's backward is the matching scatter-add, and vice versa.
 
 import { ones, zeros } from '../creation.js';
-import type { DType } from '../dtype.js';
+import { isStorageDtype, type DType } from '../dtype.js';
 import { apply, type KernelOp } from '../op.js';
 import { fmt, normalizeAxis, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -65,12 +65,14 @@ export const ScatterAdd: KernelOp<'x' | 'index' | 'src', 'scatterAdd'> = {
 export const IndexSelect: KernelOp<'x' | 'index', 'indexSelect'> = {
   name: 'indexSelect',
   inputs: ['x', 'index'],
+  // The embedding table may be kept as stored: its selected rows come out float32.
+  storageInputs: ['x'],
   save: ['index'],
   shape: ({ x, index }, { axis }) => {
     if (index.length !== 1) throw new Error(`indexSelect: index must be 1-D, got ${fmt(index)}`);
     return x.map((d, i) => (i === axis ? index[0] : d));
   },
-  dtype: ({ x, index }) => (checkIndexDtype('indexSelect', index), x),
+  dtype: ({ x, index }) => (checkIndexDtype('indexSelect', index), isStorageDtype(x) ? 'float32' : x),
   backward: (dy, { index }, { axis }, shapes) => ({ x: () => indexAdd(zerosOf(shapes.x, dy), axis, index, dy) }),
 };
 

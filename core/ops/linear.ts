@@ -2,6 +2,7 @@
 // applies bias, activation and residual to each output tile while it is still in cache; `reference`
 // is the same math as separate ops, and the two are tested equal (forward and every gradient).
 
+import { isStorageDtype } from '../dtype.js';
 import type { KernelAttrs } from '../kernel_types.js';
 import { apply, type KernelOp } from '../op.js';
 import { fmt, shapesEqual } from '../shape.js';
@@ -60,7 +61,17 @@ function makeLinear(hasBias: boolean, hasResidual: boolean): KernelOp<In, 'linea
         throw new Error(`linear: residual is ${fmt(r)}, expected the output shape ${fmt(out)}`);
       return out;
     },
+    // The weight may be kept as stored (bfloat16, float16, q8_0, q4_0): read as float32 inside the kernel.
+    storageInputs: ['w'],
     dtype: (d) => {
+      if (isStorageDtype(d.w)) {
+        const others = inputs.filter((n) => n !== 'w' && d[n] !== 'float32');
+        if (others.length > 0)
+          throw new Error(
+            `linear: a ${d.w} weight takes float32 activations, got ${others.map((n) => `${n} ${d[n]}`).join(', ')}`,
+          );
+        return 'float32';
+      }
       const ds = inputs.map((n) => d[n]);
       if (ds.some((t) => t !== ds[0]))
         throw new Error(`linear: dtype mismatch: ${inputs.map((n, i) => `${n} is ${ds[i]}`).join(', ')}`);
@@ -101,7 +112,10 @@ export interface LinearOptions {
   residual?: Tensor;
 }
 
-/** y = act(x·wᵀ + b) + residual, x [..., in], w [out, in] (the HF layout), b [out]. */
+/**
+ * y = act(x·wᵀ + b) + residual, x [..., in], w [out, in] (the HF layout), b [out]. w may hold a storage dtype
+ * (a frozen weight kept as bfloat16/float16/q8_0/q4_0): x is then float32 and the sums run in float32.
+ */
 export function linear(x: Tensor, w: Tensor, b?: Tensor, opts: LinearOptions = {}): Tensor {
   const { activation = 'none', residual } = opts;
   const inputs = { x, w, ...(b ? { b } : {}), ...(residual ? { r: residual } : {}) } as Record<In, Tensor>;

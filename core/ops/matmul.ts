@@ -2,7 +2,7 @@
 // A transposed operand is passed to the kernel as its contiguous original plus a flag, so neither
 // x·wᵀ nor any backward product ever materialises a transpose.
 
-import { isFloating } from '../dtype.js';
+import { isFloating, isStorageDtype } from '../dtype.js';
 import { apply, type KernelOp } from '../op.js';
 import { broadcastShapes, fmt, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -39,7 +39,13 @@ export const MatMul: KernelOp<AB, 'matmul'> = {
     const batch = broadcastShapes('matmul', la.slice(0, -2), lb.slice(0, -2));
     return [...batch, la.at(-2)!, lb.at(-1)!];
   },
+  // b may be a weight kept in a storage dtype, as linear uses it (x·wᵀ), or its input gradient (dy·w).
+  storageInputs: ['b'],
   dtype: ({ a, b }) => {
+    if (isStorageDtype(b)) {
+      if (a !== 'float32') throw new Error(`matmul: a ${b} b takes a float32 a, got ${a}`);
+      return a;
+    }
     if (a !== b || !isFloating(a)) throw new Error(`matmul: expects two float32 or two float64 tensors, got ${a} and ${b}`);
     return a;
   },
@@ -67,6 +73,18 @@ function operand(t: Tensor): [Tensor, boolean] {
   return [contiguous(t), false];
 }
 
+/**
+ * A stored 2-D weight as the kernel reads it: the tensor as stored (row-major strides) or its .mT. Decided by
+ * the strides, not isContiguous, which ignores size-1 axes: [K, 1] may be a [1, K] weight's .mT, whose
+ * blocks run along K.
+ */
+function storedOperand(t: Tensor): [Tensor, boolean] {
+  const rowMajor = (x: Tensor) => x.strides[1] === 1 && x.strides[0] === x.shape[1];
+  if (rowMajor(t.mT)) return [t.mT, true];
+  if (rowMajor(t)) return [t, false];
+  throw new Error(`matmul: a ${t.dtype} b must be a weight as stored or its .mT, got a strided view ${fmt(t.shape)}`);
+}
+
 /** Matrix product with NumPy/PyTorch semantics: batch dims broadcast; a 1-D operand is a vector. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0)
@@ -83,7 +101,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const rows = reshape(a, [-1, a.shape.at(-1)!]);
     return reshape(matmul(rows, b), [...a.shape.slice(0, -1), b.shape.at(-1)!]);
   }
-  const [sa, transA] = operand(a);
-  const [sb, transB] = operand(b);
+  if (isStorageDtype(b.dtype) && b.ndim !== 2)
+    throw new Error(`matmul: a ${b.dtype} b must be a 2-D weight (or its .mT), got ${fmt(b.shape)}`);
+  // A stored weight is read as [N, K] (x·wᵀ) or [K, N]; the activations come contiguous.
+  const [sa, transA] = isStorageDtype(b.dtype) ? [contiguous(a), false] : operand(a);
+  const [sb, transB] = isStorageDtype(b.dtype) ? storedOperand(b) : operand(b);
   return apply(MatMul, { a: sa, b: sb }, { transA, transB });
 }

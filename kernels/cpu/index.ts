@@ -19,6 +19,7 @@ import { ropeKernels } from './rope.js';
 import { cpuSettings } from './settings.js';
 import { asShared, SHARED_MIN } from './shared.js';
 import { swigluKernels } from './swiglu.js';
+import { withStoredWeights } from './weight_linear.js';
 
 export const cpu = {
   name: 'cpu',
@@ -28,7 +29,8 @@ export const cpu = {
     ...elementwiseKernels,
     ...reduceKernels,
     ...indexingKernels,
-    ...matmulKernels,
+    // Weights kept in a storage dtype (bfloat16, q8_0, ...) take their own path; float ones the GEMM.
+    ...withStoredWeights(matmulKernels),
     ...normKernels,
     ...ropeKernels,
     ...swigluKernels,

@@ -2,9 +2,10 @@
 // (a 1-D index list along one axis) and cat. Indices are int32 and bounds-checked here, because only
 // the kernel sees their values: an out-of-range index is an error naming the op, never a silent read.
 
-import { allocArray, type TypedArray } from '../../core/dtype.js';
+import { allocArray, isStorageDtype, type TypedArray } from '../../core/dtype.js';
 import type { Buf, Kernel, KernelAttrs, KernelTable } from '../../core/kernel_types.js';
 import { contiguousStrides, sizeOf, splitAt } from '../../core/shape.js';
+import { decodeRange } from './storage.js';
 
 type CpuBuf = Buf<TypedArray>;
 type Axis = KernelAttrs['gather'];
@@ -54,11 +55,17 @@ export const indexSelect: Kernel<TypedArray, Axis> = ([x, index], { axis }, out)
   const [outer, size, inner] = splitAt(x!.shape, axis);
   const idx = index!.data;
   const dst = allocArray(out.dtype, sizeOf(out.shape));
+  const stored = isStorageDtype(x!.dtype) ? x!.dtype : null;
+  if ((stored === 'q8_0' || stored === 'q4_0') && axis === x!.shape.length - 1)
+    throw new Error(`indexSelect: a ${stored} table is read by whole rows; selecting along its last axis needs .to('float32')`);
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < idx.length; k++) {
       const row = checkIndex('indexSelect', idx[k], size);
       const from = (o * size + row) * inner;
-      dst.set(x!.data.subarray(from, from + inner), (o * idx.length + k) * inner);
+      const at = (o * idx.length + k) * inner;
+      // A table kept in a storage dtype (an embedding in bfloat16 or q8_0) has each selected row decoded.
+      if (stored) decodeRange(x!.data, stored, from, inner, dst as Float32Array, at);
+      else dst.set(x!.data.subarray(from, from + inner), at);
     }
   }
   return { data: dst, shape: out.shape, dtype: out.dtype };
