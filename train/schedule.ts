@@ -5,6 +5,8 @@
 // under torch's LambdaLR (lr = peak · λ(t)), with two deliberate differences, both written down below:
 // warmup always starts from 0, and cosine stays at its floor after the last step.
 
+import { nearest } from './config_schema.js';
+
 export type DecayType = '1-sqrt' | 'linear' | 'cosine';
 
 /** Linear warmup from 0 over `warmupSteps`, then `peakLr` for ever. */
@@ -95,57 +97,98 @@ export function lambdaAt(s: Schedule, t: number): number {
   }
 }
 
+/** HF's scheduler names (SchedulerType values, plus the golden trajectories' `wsd`), each with its function's arguments. */
+const HF_FUNCTIONS: Record<string, { fn: string; required: readonly string[]; optional: readonly string[] }> = {
+  constant_with_warmup: { fn: 'get_constant_schedule_with_warmup', required: ['num_warmup_steps'], optional: ['last_epoch'] },
+  warmup_stable_decay: {
+    fn: 'get_wsd_schedule',
+    required: ['num_warmup_steps', 'num_decay_steps'],
+    optional: ['num_training_steps', 'num_stable_steps', 'warmup_type', 'decay_type', 'min_lr_ratio', 'num_cycles', 'last_epoch'],
+  },
+  cosine_with_min_lr: {
+    fn: 'get_cosine_with_min_lr_schedule_with_warmup',
+    required: ['num_warmup_steps', 'num_training_steps'],
+    optional: ['num_cycles', 'last_epoch', 'min_lr', 'min_lr_rate'],
+  },
+};
+HF_FUNCTIONS.wsd = HF_FUNCTIONS.warmup_stable_decay!;
+
+/** The HF scheduler names `scheduleFromHf` reads. */
+export const HF_SCHEDULES: readonly string[] = Object.keys(HF_FUNCTIONS);
+
 /**
- * A schedule from the `lr_schedule.params` of a golden trajectory (HF scheduler names and arguments):
- * `constant_with_warmup`, `wsd` and `cosine_with_min_lr`.
+ * A schedule from HF's scheduler name and exactly the arguments of the transformers.optimization function
+ * it names (`kind` plus those arguments: a golden trajectory's `lr_schedule.params`, or a stage config's
+ * schedule): `constant_with_warmup`, `warmup_stable_decay` (or `wsd`) and `cosine_with_min_lr`. Any other
+ * argument is an error naming the nearest real one — an argument that was silently ignored used to train
+ * with the wrong lr (`min_lr_rate` under cosine_with_min_lr). Defaults are HF's (get_wsd_schedule decays
+ * by cosine unless told). Values HF accepts that these formulas do not implement are refused by name.
  */
-export function scheduleFromHf(params: Record<string, unknown>, peakLr: number): Schedule {
-  const int = (k: string, dflt?: number): number => {
-    const v = params[k] ?? dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-      throw new Error(`lr_schedule.params.${k}: expected an integer ≥ 0, got ${JSON.stringify(params[k])}`);
-    return v;
+export function scheduleFromHf(params: Record<string, unknown>, peakLr: number, where = 'lr_schedule.params'): Schedule {
+  const fail = (k: string, msg: string): never => {
+    throw new Error(`${where}.${k}: ${msg}`);
   };
-  const ratio = (): number => {
-    const v = params.min_lr_ratio ?? 0;
-    if (typeof v !== 'number') throw new Error(`lr_schedule.params.min_lr_ratio: expected a number, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  let s: Schedule;
-  switch (params.kind) {
-    case 'constant_with_warmup':
-      s = { kind: 'constant', peakLr, warmupSteps: int('num_warmup_steps', 0) };
-      break;
-    case 'wsd': {
-      const warmupType = params.warmup_type ?? 'linear';
-      if (warmupType !== 'linear')
-        throw new Error(`lr_schedule.params.warmup_type: only 'linear' is supported, got ${JSON.stringify(warmupType)}`);
-      const decayType = (params.decay_type ?? '1-sqrt') as DecayType;
-      s = {
-        kind: 'wsd',
-        peakLr,
-        warmupSteps: int('num_warmup_steps'),
-        stableSteps: int('num_stable_steps'),
-        decaySteps: int('num_decay_steps'),
-        decayType,
-        minLrRatio: ratio(),
-      };
-      break;
-    }
-    case 'cosine_with_min_lr':
-      s = {
-        kind: 'cosine',
-        peakLr,
-        warmupSteps: int('num_warmup_steps', 0),
-        totalSteps: int('num_training_steps'),
-        minLrRatio: ratio(),
-      };
-      break;
-    default:
-      throw new Error(
-        `lr_schedule.params.kind: unsupported schedule ${JSON.stringify(params.kind)} (constant_with_warmup, wsd, cosine_with_min_lr)`,
-      );
+  const f = HF_FUNCTIONS[String(params.kind)];
+  if (!f) return fail('kind', `unsupported schedule ${JSON.stringify(params.kind)} (${HF_SCHEDULES.join(', ')})`);
+  const takes = [...f.required, ...f.optional];
+  for (const k of Object.keys(params)) {
+    if (k === 'kind' || takes.includes(k)) continue;
+    const near = nearest(k, takes);
+    fail(k, `${f.fn} takes no argument '${k}'${near ? `; did you mean ${near}?` : ''} (it takes ${takes.join(', ')})`);
   }
-  validateSchedule(s);
+  for (const k of f.required) if (params[k] === undefined) fail(k, `is required by ${f.fn}`);
+  const int = (k: string): number => {
+    const v = params[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(k, `expected an integer ≥ 0, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const number = (k: string, dflt: number): number => {
+    const v = params[k] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(k, `expected a number, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  // Accepted with HF's defaults only: these formulas are the default shapes.
+  const only = (k: string, value: unknown) => {
+    if (params[k] !== undefined && params[k] !== value)
+      fail(k, `only ${JSON.stringify(value)} (HF's default) is supported, got ${JSON.stringify(params[k])}`);
+  };
+  only('last_epoch', -1);
+  only('num_cycles', 0.5);
+  let s: Schedule;
+  if (f.fn === 'get_constant_schedule_with_warmup') s = { kind: 'constant', peakLr, warmupSteps: int('num_warmup_steps') };
+  else if (f.fn === 'get_wsd_schedule') {
+    only('warmup_type', 'linear');
+    const decayType = params.decay_type ?? 'cosine';
+    if (!['1-sqrt', 'linear', 'cosine'].includes(decayType as string))
+      fail('decay_type', `expected '1-sqrt', 'linear' or 'cosine', got ${JSON.stringify(decayType)}`);
+    const [warmupSteps, decaySteps] = [int('num_warmup_steps'), int('num_decay_steps')];
+    // HF: num_stable_steps wins when both are given; without it, the rest of num_training_steps is stable.
+    if (params.num_stable_steps === undefined && params.num_training_steps === undefined)
+      fail('num_stable_steps', 'or num_training_steps is required by get_wsd_schedule');
+    const stableSteps =
+      params.num_stable_steps !== undefined ? int('num_stable_steps') : int('num_training_steps') - warmupSteps - decaySteps;
+    if (stableSteps < 0)
+      fail('num_training_steps', `(${params.num_training_steps}) is less than warmup + decay (${warmupSteps + decaySteps})`);
+    s = {
+      kind: 'wsd',
+      peakLr,
+      warmupSteps,
+      stableSteps,
+      decaySteps,
+      decayType: decayType as DecayType,
+      minLrRatio: number('min_lr_ratio', 0),
+    };
+  } else {
+    // HF: exactly one of min_lr (absolute) and min_lr_rate (a fraction of the peak).
+    if ((params.min_lr === undefined) === (params.min_lr_rate === undefined))
+      fail('min_lr_rate', `or min_lr: get_cosine_with_min_lr_schedule_with_warmup takes exactly one of them`);
+    const minLrRatio = params.min_lr !== undefined ? number('min_lr', 0) / peakLr : number('min_lr_rate', 0);
+    s = { kind: 'cosine', peakLr, warmupSteps: int('num_warmup_steps'), totalSteps: int('num_training_steps'), minLrRatio };
+  }
+  try {
+    validateSchedule(s);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
   return s;
 }

@@ -134,7 +134,10 @@ describe('lrAt', () => {
     );
     expect(() => scheduleFromHf({ kind: 'polynomial' }, 1)).toThrow(/unsupported schedule "polynomial"/);
     expect(() => scheduleFromHf({ kind: 'wsd', num_warmup_steps: 1, num_stable_steps: 1 }, 1)).toThrow(
-      'lr_schedule.params.num_decay_steps: expected an integer ≥ 0, got undefined',
+      'lr_schedule.params.num_decay_steps: is required by get_wsd_schedule',
+    );
+    expect(() => scheduleFromHf({ kind: 'wsd', num_warmup_steps: 1, num_stable_steps: -1, num_decay_steps: 1 }, 1)).toThrow(
+      'lr_schedule.params.num_stable_steps: expected an integer ≥ 0, got -1',
     );
   });
 });

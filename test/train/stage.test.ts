@@ -113,13 +113,17 @@ describe('training stages', () => {
       optimizer: { lr: 1e-3 },
       schedule: { kind: 'constant' },
     };
-    expect(() => parseStageConfig({ ...base, stage: 'rlhf' })).toThrow(/'stage' must be pretrain, midtrain or sft/);
-    expect(() => parseStageConfig({ ...base, init_from: 'y' })).toThrow(/give exactly one/);
-    expect(() => parseStageConfig({ ...base, steps: 0 })).toThrow(/'steps' must be an integer ≥ 1/);
-    expect(() => parseStageConfig({ ...base, schedule: { kind: 'wsd', stable_steps: -1, decay_steps: 1 } })).toThrow(
-      /'schedule'.*stableSteps/,
+    expect(() => parseStageConfig({ ...base, stage: 'rlhf' })).toThrow(
+      'stage config: stage: must be "pretrain", "midtrain" or "sft"',
     );
-    expect(() => parseStageConfig({ ...base, lr: 1 })).toThrow(/'lr' is not a stage field/);
+    expect(() => parseStageConfig({ ...base, init_from: 'y' })).toThrow(/give exactly one/);
+    expect(() => parseStageConfig({ ...base, steps: 0 })).toThrow('stage config: steps: must be an integer ≥ 1, got 0');
+    expect(() => parseStageConfig({ ...base, schedule: { kind: 'wsd', stable_steps: -1, decay_steps: 1 } })).toThrow(
+      'stage config: schedule.stable_steps: must be an integer ≥ 0, got -1',
+    );
+    expect(() => parseStageConfig({ ...base, lr: 1 })).toThrow(
+      /stage config: lr: unknown key; the known keys are comment, stage/,
+    );
     expect(parseStageConfig(base).moe.z_loss_coef).toBe(1e-3);
   });
 });

@@ -19,13 +19,19 @@ export const LLMJP4_SHARES: Readonly<Record<string, number>> = { en: 0.735, ja: 
 /** Mid-training's share of instruction-style text; the rest is the pre-training mixture. */
 export const MIDTRAIN_INSTRUCT_SHARE = 0.5;
 
-/** Weights that sum to 1, in the given key order; unknown names, negative or non-finite weights and an all-zero mixture are errors. */
+/**
+ * Weights that sum to 1, in the given key order. Each weight is checked before its name, so a negative
+ * weight is reported as one (not as a missing sub-corpus: callers drop the streams of weights ≤ 0); a
+ * name with a positive weight must be available; weight 0 leaves a source out; an all-zero mixture is an error.
+ */
 export function normalizeWeights(weights: Readonly<Record<string, number>>, available: readonly string[]): Map<string, number> {
   const entries = Object.entries(weights);
-  for (const [name, w] of entries) {
-    if (!available.includes(name)) throw new Error(`mixture: no sub-corpus '${name}' to weight (have ${available.join(', ')})`);
-    if (!Number.isFinite(w) || w < 0) throw new Error(`mixture: weight of '${name}' must be a finite number ≥ 0, got ${w}`);
-  }
+  for (const [name, w] of entries)
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      throw new Error(`mixture: the weight of '${name}' must be a finite number ≥ 0, got ${JSON.stringify(w)}`);
+  for (const [name, w] of entries)
+    if (w > 0 && !available.includes(name))
+      throw new Error(`mixture: no sub-corpus '${name}' to weight (have ${available.join(', ')})`);
   const total = entries.reduce((s, [, w]) => s + w, 0);
   if (!(total > 0)) throw new Error(`mixture: the weights sum to ${total}; give at least one sub-corpus a positive weight`);
   return new Map(entries.filter(([, w]) => w > 0).map(([n, w]) => [n, w / total]));
