@@ -2,8 +2,9 @@
 // model.safetensors, loadable by transformers) plus optimizer.safetensors (AdamW's m and v) and
 // trainer_state.json (step, RNG states, the caller's opaque data cursor, sizes and sha256 of every file).
 // A checkpoint is built in a hidden temp folder and renamed into place only when complete, then the
-// `latest` pointer is written and all but the last N are removed — so a run killed at any moment
-// leaves only complete checkpoints under their real names, and loading finds the newest of them.
+// `latest` pointer is written and all but the last N *of the same run* are removed (each checkpoint
+// names its run) — so a run killed at any moment leaves only complete checkpoints under their real names,
+// another run's checkpoints are never pruned, and a failed save (a full disk) leaves nothing behind.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { SafetensorsFile } from '../model/io/safetensors_read.js';
 import { saveSafetensors } from '../model/io/safetensors_write.js';
 import { fromPretrained, savePretrained } from '../model/pretrained.js';
 import type { AdamW, AdamWState } from './optim/adamw.js';
+import { identityHash, type RunInfo } from './run_identity.js';
 
 export const TRAINER_STATE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -38,6 +40,8 @@ export interface TrainerProgress {
   dataCursor?: unknown;
   /** Anything else JSON (stage name, metric history, ...), returned as is. */
   extra?: unknown;
+  /** The run this checkpoint belongs to: pruning removes only checkpoints of the same run id. */
+  run?: RunInfo;
 }
 
 export interface SaveCheckpointOptions {
@@ -55,6 +59,8 @@ export interface LoadedCheckpoint {
   rng: Record<string, number[]>;
   dataCursor: unknown;
   extra: unknown;
+  /** The run that wrote it (null for a checkpoint saved without one). */
+  run: RunInfo | null;
 }
 
 interface FileRecord {
@@ -88,55 +94,88 @@ export function saveCheckpoint(
   };
   const dataCursor = json(progress.dataCursor, 'dataCursor');
   const extra = json(progress.extra, 'extra');
-  mkdirSync(root, { recursive: true });
   const name = checkpointName(progress.step);
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+  const final = join(root, name);
+  // A failed write (ENOSPC, EISDIR, EACCES: Node's messages often lack the path) removes its temp folder
+  // and names the path; the checkpoints already there are untouched until the new one is complete.
+  const failed = (what: string, e: unknown): never => {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`saveCheckpoint: ${what}: ${(e as Error).message}; the earlier checkpoints under ${root} are intact`, {
+      cause: e,
+    });
+  };
+  try {
+    mkdirSync(root, { recursive: true });
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+  } catch (e) {
+    failed(`cannot create ${tmp}`, e);
+  }
 
   // 1. Every file into the temp folder (each fsynced); trainer_state.json, with the manifest, last.
-  savePretrained(model, tmp);
-  const opt = optimizer.stateDict();
-  const meta = {
-    format: 'llmjp4-adamw',
-    step: String(opt.step),
-    betas: JSON.stringify(opt.betas),
-    eps: String(opt.eps),
-    weight_decay: JSON.stringify(opt.weightDecay),
-  };
-  saveSafetensors(join(tmp, OPTIMIZER_FILE), opt.tensors, { metadata: meta });
-  const files: Record<string, FileRecord> = {};
-  for (const f of readdirSync(tmp).sort()) files[f] = { bytes: statSync(join(tmp, f)).size, sha256: sha256(join(tmp, f)) };
-  const rng = Object.fromEntries(Object.entries(progress.rng ?? {}).map(([k, g]) => [k, g.getState()]));
-  const state = {
-    format: FORMAT,
-    version: 1,
-    step: progress.step,
-    dtype: model.dtype,
-    rng,
-    data_cursor: dataCursor,
-    extra,
-    files,
-  };
-  writeFileAtomic(join(tmp, TRAINER_STATE), JSON.stringify(state, null, 1) + '\n');
+  try {
+    savePretrained(model, tmp);
+    const opt = optimizer.stateDict();
+    const meta = {
+      format: 'llmjp4-adamw',
+      step: String(opt.step),
+      betas: JSON.stringify(opt.betas),
+      eps: String(opt.eps),
+      weight_decay: JSON.stringify(opt.weightDecay),
+    };
+    saveSafetensors(join(tmp, OPTIMIZER_FILE), opt.tensors, { metadata: meta });
+    const files: Record<string, FileRecord> = {};
+    for (const f of readdirSync(tmp).sort()) files[f] = { bytes: statSync(join(tmp, f)).size, sha256: sha256(join(tmp, f)) };
+    const rng = Object.fromEntries(Object.entries(progress.rng ?? {}).map(([k, g]) => [k, g.getState()]));
+    const run = progress.run
+      ? { id: progress.run.id, config_hash: identityHash(progress.run.identity), identity: progress.run.identity }
+      : null;
+    const state = {
+      format: FORMAT,
+      version: 1,
+      step: progress.step,
+      dtype: model.dtype,
+      run,
+      rng,
+      data_cursor: dataCursor,
+      extra,
+      files,
+    };
+    writeFileAtomic(join(tmp, TRAINER_STATE), JSON.stringify(state, null, 1) + '\n');
+  } catch (e) {
+    failed(`writing checkpoint ${name} into ${tmp} failed`, e);
+  }
 
   // 2. Into place by rename (atomic). A checkpoint of the same step (a run that resumed from an older one
-  // and came here again) is moved aside first, then removed.
-  const final = join(root, name);
-  if (existsSync(final)) {
-    const trash = join(root, `.trash-${name}-${process.pid}`);
-    rmSync(trash, { recursive: true, force: true });
-    renameSync(final, trash);
+  // and came here again) is moved aside first, then removed — and moved back if the rename fails.
+  const trash = join(root, `.trash-${name}-${process.pid}`);
+  const replaced = existsSync(final);
+  try {
+    if (replaced) {
+      rmSync(trash, { recursive: true, force: true });
+      renameSync(final, trash);
+    }
+    renameSync(tmp, final);
+    syncDir(root);
+  } catch (e) {
+    if (replaced && !existsSync(final) && existsSync(trash)) renameSync(trash, final);
+    failed(`cannot move ${tmp} to ${final}`, e);
   }
-  renameSync(tmp, final);
-  syncDir(root);
 
-  // 3. The pointer, last; then forget what is no longer needed (old checkpoints, leftovers of killed runs).
-  writeFileAtomic(join(root, LATEST), name + '\n');
-  const all = listCheckpoints(root);
+  // 3. The pointer, last; then forget what is no longer needed: older checkpoints of this run only (never
+  // another run's, whatever their step numbers), and leftovers of killed saves.
+  try {
+    writeFileAtomic(join(root, LATEST), name + '\n');
+  } catch (e) {
+    throw new Error(`saveCheckpoint: ${final} is complete, but writing ${join(root, LATEST)} failed: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const mine = listCheckpoints(root).filter((c) => runIdOf(c.path) === (progress.run?.id ?? null));
   // An old checkpoint is renamed out of the way before it is deleted, so a kill mid-delete never leaves
   // a half-deleted folder under a checkpoint name.
-  for (const c of all.slice(0, Math.max(0, all.length - keepLast)))
+  for (const c of mine.slice(0, Math.max(0, mine.length - keepLast)))
     renameSync(c.path, join(root, `.trash-${checkpointName(c.step)}-${process.pid}`));
   for (const e of readdirSync(root)) {
     const leftover = e.startsWith(TEMP_PREFIX) || e.startsWith(TRASH_PREFIX) || /^latest\.\d+\.tmp$/.test(e);
@@ -144,6 +183,16 @@ export function saveCheckpoint(
   }
   syncDir(root);
   return final;
+}
+
+/** The run id a checkpoint's state names (null: none, or a state that cannot be read — never pruned then). */
+function runIdOf(path: string): string | null | undefined {
+  try {
+    const s = JSON.parse(readFileSync(join(path, TRAINER_STATE), 'utf8'));
+    return typeof s?.run?.id === 'string' ? s.run.id : null;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The complete checkpoints under `root` (named checkpoint-N with a trainer_state.json), oldest first. */
@@ -239,7 +288,63 @@ export function loadCheckpoint(path: string, modelOpts: ModelOptions = {}): Load
   const dtype = modelOpts.dtype ?? (s.dtype === 'float64' ? 'float64' : 'float32');
   const model = fromPretrained(path, { ...modelOpts, dtype });
   const optimizer = readOptimizer(path);
-  return { path, step: s.step, model, optimizer, rng: s.rng ?? {}, dataCursor: s.data_cursor ?? null, extra: s.extra ?? null };
+  return {
+    path,
+    step: s.step,
+    model,
+    optimizer,
+    rng: s.rng ?? {},
+    dataCursor: s.data_cursor ?? null,
+    extra: s.extra ?? null,
+    run: runOf(s),
+  };
+}
+
+function runOf(s: Record<string, any>): RunInfo | null {
+  const r = s.run;
+  return r && typeof r.id === 'string' && typeof r.identity === 'object' && r.identity !== null
+    ? { id: r.id, identity: r.identity }
+    : null;
+}
+
+export interface ResumeOptions {
+  /** Called with each candidate's run before its files are read; throw to refuse it (a different run). */
+  check?: (run: RunInfo | null, path: string) => void;
+  /** Where the fallback is reported (default: stderr). */
+  warn?: (line: string) => void;
+  modelOpts?: ModelOptions;
+}
+
+/**
+ * The newest checkpoint under `root` that loads, or null when there is none. A damaged one (torn file,
+ * bad hash, unreadable state) is skipped for the next older, saying so through `warn`; when every one is
+ * damaged it is an error, not a fresh start. Nothing on disk is changed.
+ */
+export function loadNewestIntact(root: string, opts: ResumeOptions = {}): LoadedCheckpoint | null {
+  const warn = opts.warn ?? ((l: string) => process.stderr.write(l + '\n'));
+  const all = listCheckpoints(root).reverse();
+  const damaged: string[] = [];
+  for (const c of all) {
+    let state: Record<string, any>;
+    try {
+      state = readState(c.path);
+    } catch (e) {
+      damaged.push(c.path);
+      warn(`warning: ${(e as Error).message}; falling back to an older checkpoint`);
+      continue;
+    }
+    opts.check?.(runOf(state), c.path);
+    try {
+      const ck = loadCheckpoint(c.path, opts.modelOpts);
+      if (damaged.length > 0) warn(`resuming from ${c.path}, the newest intact checkpoint (damaged: ${damaged.join(', ')})`);
+      return ck;
+    } catch (e) {
+      damaged.push(c.path);
+      warn(`warning: ${(e as Error).message}; falling back to an older checkpoint`);
+    }
+  }
+  if (damaged.length > 0) throw new Error(`loadCheckpoint: no intact checkpoint under ${root} (damaged: ${damaged.join(', ')})`);
+  return null;
 }
 
 /** Restore saved generator states into live generators (every saved one must have a generator, and vice versa). */

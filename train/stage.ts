@@ -2,7 +2,10 @@
 // then step → log → evaluate → checkpoint until `steps`, and finish with the final model (HF layout plus
 // its tokenizer.model), metrics.jsonl, summary.json and SVG plots. With `resume`, a killed run continues
 // from its newest complete checkpoint bit-identically: the model, the optimizer's moments and step, the
-// data stream's cursor and the metric history all come back from the checkpoint.
+// data stream's cursor and the metric history all come back from the checkpoint. A checkpoint records its
+// run's identity (run_identity.ts): resuming under a different config is refused, naming the fields; a
+// damaged newest checkpoint falls back to the newest intact one; a fresh run never starts over another
+// run's checkpoints (it is refused, and nothing is touched: --resume, or another out folder).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +13,7 @@ import { architecture, createModel, type CausalLM } from '../model/causal_lm.js'
 import { preset } from '../model/presets.js';
 import { fromPretrained, savePretrained } from '../model/pretrained.js';
 import { writeFileAtomic } from '../model/io/atomic_write.js';
-import { CHECKPOINT_TOKENIZER, findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_TOKENIZER, listCheckpoints, loadNewestIntact, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { midtrainBatches, pretrainBatches, sftBatches, type BatchStream } from './data/batches.js';
 import { prepareData, type PreparedData } from './data/prepare.js';
 import { tokenizerFromFile } from './data/tokenizer_choice.js';
@@ -18,6 +21,7 @@ import { evaluate, type EvalReport } from './eval.js';
 import { AdamW } from './optim/adamw.js';
 import { defaultParamGroups } from './optim/param_groups.js';
 import { ProgressBar } from './progress.js';
+import { identityDiff, newRunId, runIdentity, type RunInfo } from './run_identity.js';
 import { lrAt } from './schedule.js';
 import type { StageConfig } from './stage_config.js';
 import { writeStagePlots, type StageHistory } from './stage_report.js';
@@ -49,8 +53,20 @@ export interface StageResult {
 export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promise<StageResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const showProgress = opts.progress ?? true;
-  mkdirSync(cfg.out, { recursive: true });
   const ckptRoot = join(cfg.out, 'checkpoints');
+  // 0. Which run this is, decided before anything is read or written: a resumed one must be the same run.
+  const identity = runIdentity(cfg);
+  const ck = opts.resume ? resumePoint(cfg, ckptRoot, identity, log) : null;
+  if (!opts.resume) {
+    const earlier = listCheckpoints(ckptRoot);
+    if (earlier.length > 0)
+      throw new Error(
+        `${cfg.stage}: ${ckptRoot} already holds checkpoints of an earlier run (newest: step ${earlier.at(-1)!.step}); ` +
+          `continue it with --resume, or give this run another out folder (nothing was changed)`,
+      );
+  }
+  const run: RunInfo = { id: ck?.run?.id ?? newRunId(), identity };
+  mkdirSync(cfg.out, { recursive: true });
 
   // 1. Data, cut with the tokenizer the model was (or will be) trained with.
   const inherited =
@@ -71,16 +87,14 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
   });
 
   // 2. The model and optimizer: from a checkpoint of this stage, else the previous stage or a preset.
-  const resumeFrom = opts.resume ? findLatestCheckpoint(ckptRoot) : null;
   let model: CausalLM;
   let history: StageHistory = { train: [], valid: [], expertLoad: null };
   let start = 0;
-  const ck = resumeFrom ? loadCheckpoint(resumeFrom) : null;
   if (ck) {
     model = ck.model;
     start = ck.step;
     history = ck.extra as StageHistory;
-    log(`${cfg.stage}: resuming from ${resumeFrom} (step ${start} of ${cfg.steps})`);
+    log(`${cfg.stage}: resuming from ${ck.path} (step ${start} of ${cfg.steps})`);
   } else if (cfg.init_from) {
     model = fromPretrained(cfg.init_from);
     log(`${cfg.stage}: starting from ${cfg.init_from}`);
@@ -94,6 +108,13 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
         .toLocaleString('en-US')} parameters)`,
     );
   }
+  const maxPos = model.config.max_position_embeddings;
+  for (const [field, len] of [
+    ['seq_len', cfg.seq_len],
+    ['eval.seq_len', cfg.eval.seq_len],
+  ] as const)
+    if (len !== undefined && len > maxPos)
+      throw new Error(`${cfg.stage}: ${field} (${len}) exceeds the model's max_position_embeddings (${maxPos})`);
   if (data.tokenizer.vocabSize > model.config.vocab_size)
     throw new Error(
       `${cfg.stage}: the tokenizer has ${data.tokenizer.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`,
@@ -161,7 +182,7 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
         ckptRoot,
         model,
         optimizer,
-        { step: done, dataCursor: stream.state(), extra: history },
+        { step: done, dataCursor: stream.state(), extra: history, run },
         { keepLast: cfg.checkpoint.keep_last },
       );
     }
@@ -191,7 +212,7 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
     ckptRoot,
     model,
     optimizer,
-    { step: cfg.steps, dataCursor: stream.state(), extra: history },
+    { step: cfg.steps, dataCursor: stream.state(), extra: history, run },
     { keepLast: cfg.checkpoint.keep_last },
   );
   savePretrained(model, final);
@@ -215,6 +236,30 @@ export async function runStage(cfg: StageConfig, opts: StageOptions = {}): Promi
     ) + '\n',
   );
   return result;
+}
+
+/**
+ * The checkpoint to resume from: the newest intact one (a damaged newest is reported and skipped), which
+ * must have been written by a run of the same identity; null when there is none (a fresh start).
+ */
+function resumePoint(
+  cfg: StageConfig,
+  root: string,
+  identity: RunInfo['identity'],
+  log: (l: string) => void,
+): LoadedCheckpoint | null {
+  return loadNewestIntact(root, {
+    warn: log,
+    check: (saved, path) => {
+      if (!saved) return log(`${cfg.stage}: ${path} records no run identity (an older checkpoint); not checked`);
+      const diff = identityDiff(saved.identity, identity);
+      if (diff.length > 0)
+        throw new Error(
+          `${cfg.stage}: --resume: ${path} was written by a run with a different config (${diff.join('; ')}); ` +
+            `resume with the config it was started with, or start afresh in another out folder`,
+        );
+    },
+  });
 }
 
 function batchStream(cfg: StageConfig, data: PreparedData): BatchStream {
