@@ -1,6 +1,7 @@
 // The benchmark suites by name: `npm run bench -- <name> ...` runs a subset.
 
 import { attentionCases } from './attention.js';
+import { decodeCases } from './decode.js';
 import { elementwiseCases } from './elementwise.js';
 import { fusedCases } from './fused.js';
 import { layerCases } from './layer.js';
@@ -21,4 +22,5 @@ export const SUITES: Record<string, (o: SuiteOptions) => BenchCase[]> = {
   tokenizer: tokenizerCases,
   train_step: trainStepCases,
   long_context: longContextCases,
+  decode: decodeCases,
 };

@@ -13,6 +13,7 @@ describe('bench harness', () => {
     const results = await runBench(['--quick', '--time', '5', '--out', out]);
     expect(Object.keys(results).sort()).toEqual([
       'attention',
+      'decode',
       'elementwise',
       'fused',
       'layer',

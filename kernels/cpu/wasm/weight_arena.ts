@@ -5,7 +5,8 @@
 
 import { encodeModule, type MemoryImport } from './emitter.js';
 import { matvecFunction, MAX_ROWS } from './matvec_kernel.js';
-import { relaxedSimdSupported } from './runtime.js';
+import { readSumFunction } from './read_kernel.js';
+import { relaxedSimdSupported, simdSupported } from './runtime.js';
 import { WEIGHT_FORMATS } from '../quant/formats.js';
 
 const PAGE = 65536;
@@ -109,12 +110,29 @@ export function allocWeight(bytes: number): Uint8Array {
 
 /** The same, as the typed array a weight format is held in (Float32Array, Uint16Array or Uint8Array). */
 export function allocWeightArray<T extends Float32Array | Uint16Array | Uint8Array>(
-  ctor: { new (b: ArrayBufferLike, at: number, n: number): T; BYTES_PER_ELEMENT: number },
+  ctor: new (b: ArrayBufferLike, at: number, n: number) => T,
   length: number,
 ): T {
-  const bytes = allocWeight(length * ctor.BYTES_PER_ELEMENT);
+  const bytes = allocWeight(length * (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
   return new ctor(bytes.buffer, bytes.byteOffset, length);
 }
+
+/**
+ * `a`'s contents in an arena (a copy; `a` itself when it is already in one), or `a` unchanged where the
+ * kernels cannot run (no SIMD) or it is larger than an arena. The CPU backend's upload of a weight in a
+ * storage dtype goes through here. The range is given back when the returned array is collected.
+ */
+export function placeInArena<T extends Float32Array | Uint16Array | Uint8Array>(a: T): T {
+  if (!simdSupported || arenaOf(a) !== null || a.byteLength > arenaTuning.arenaBytes) return a;
+  const out = allocWeightArray(a.constructor as new (b: ArrayBufferLike, at: number, n: number) => T, a.length);
+  out.set(a as never);
+  const arena = arenaOf(out)!;
+  collected.register(out, { arena, range: { at: out.byteOffset, bytes: roundUp(Math.max(out.byteLength, 1), ALIGN) } });
+  return out;
+}
+
+/** Ranges of arrays placeInArena made, freed once the array is garbage: a model's weights go with it. */
+const collected = new FinalizationRegistry<{ arena: Arena; range: Range }>(({ arena, range }) => insertFree(arena, range));
 
 /** The arena a typed array lies in (its byte offset is then its address there), or null. */
 export function arenaOf(a: ArrayBufferView): Arena | null {
@@ -176,6 +194,7 @@ export function arenaHandle(arena: Arena): ArenaHandle {
     const fns = WEIGHT_FORMATS.flatMap((fmt) =>
       Array.from({ length: MAX_ROWS }, (_, i) => matvecFunction(fmt, i + 1, relaxedSimdSupported)),
     );
+    fns.push(readSumFunction()); // the bench's memory-read probe, run where the weights are
     module = new WebAssembly.Module(encodeModule(LIMITS, fns));
   }
   return { module, memory: arena.memory, id: arena.id };
