@@ -25,7 +25,9 @@ function run(cwd: string, cmd: string, args: string[], capture = false): string 
 
 /** Pack the repository into `dir` (runs prepack, i.e. the build); returns the tarball's path. */
 function pack(dir: string): string {
-  const [info] = JSON.parse(run(REPO, 'npm', ['pack', '--json', '--pack-destination', dir], true)) as { filename: string }[];
+  const out = run(REPO, 'npm', ['pack', '--json', '--pack-destination', dir], true);
+  // The JSON comes last: anything the build printed to stdout comes before it.
+  const [info] = JSON.parse(out.slice(out.indexOf('[\n'))) as { filename: string }[];
   return join(dir, info!.filename);
 }
 
