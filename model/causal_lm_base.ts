@@ -4,11 +4,13 @@
 // architecture: llama.ts and qwen3_moe.ts extend it, and auto.ts maps a config's model_type to them.
 
 import { cat, crossEntropy, full, Generator, withBackend, type Tensor } from '../core/index.js';
+import { storageLength } from '../core/dtype.js';
 import { isSparseLayer, type ModelConfig } from './config.js';
 import type { KVCache } from './kv_cache.js';
 import type { Embedding, Init, Linear, RMSNorm } from './modules/basic.js';
 import { Module, type LoadDtype, type ModuleList } from './modules/module.js';
 import { rotaryTables } from './modules/rotary.js';
+import { weightsPolicy, type QuantFormat, type WeightsDtypeOptions } from './weights_dtype.js';
 
 export interface ForwardOptions {
   /** Token ids [B, T] (int32) to predict: HF shifts them (position t predicts labels[t+1]); -100 is ignored. */
@@ -134,6 +136,36 @@ export abstract class CausalLM extends Module {
     const used = super.loadStateDict(tiedGet, dtype, prefix);
     this.tieWeights();
     return used;
+  }
+
+  /**
+   * Keep every Linear weight (projections, experts, lm_head) quantized to q8_0 or q4_0, ggml's block formats
+   * (blocks of 32 along the input dimension; an expert stack [E, I, C] along C); embed_tokens, the norms
+   * and the router stay as they are. The weights become frozen (no gradient).
+   */
+  quantize(format: QuantFormat): this {
+    return this.convertWeights({ dtype: 'auto', quantize: format });
+  }
+
+  /** Keep every weight but the norms and the router (float32) in `dtype`: bfloat16/float16 halve the memory. */
+  toStorage(dtype: 'bfloat16' | 'float16' | 'float32'): this {
+    return this.convertWeights({ dtype });
+  }
+
+  /** Convert the weights by the policy of model/weights_dtype.ts, one tensor at a time (a reload of our own state dict). */
+  convertWeights(opts: WeightsDtypeOptions): this {
+    const sd = this.stateDict();
+    const policy = weightsPolicy(opts);
+    // Every shape is checked first (a q8_0 row must be a multiple of 32), so a refusal leaves the model as it was.
+    for (const [k, t] of sd) {
+      try {
+        storageLength(policy(k, t), t.shape);
+      } catch (e) {
+        throw new Error(`convertWeights: '${k}' cannot be kept as ${policy(k, t)}: ${(e as Error).message}`);
+      }
+    }
+    this.loadStateDict((k) => sd.get(k), policy);
+    return this;
   }
 
   /**

@@ -4,6 +4,7 @@
 // Expert weights are stored stacked ([E, I, C]) and appear in the state dict under HF's per-expert names.
 
 import { moeExperts, softmax, topk, type Tensor } from '../core/index.js';
+import { isStorageDtype } from '../core/dtype.js';
 import {
   CausalLM,
   causalLmLoss,
@@ -16,6 +17,7 @@ import {
 import { isSparseLayer, type Qwen3MoeConfig } from './config.js';
 import { LlamaAttention, LlamaMLP } from './llama.js';
 import { loadBalancingLoss } from './moe_losses.js';
+import { moeStoredExperts } from './moe_stored.js';
 import { Embedding, initWeight, Linear, RMSNorm, type Init } from './modules/basic.js';
 import { asParameter, dtypeFor, expectShape, Module, ModuleList, type LoadDtype } from './modules/module.js';
 import { stackStored } from './modules/stack_stored.js';
@@ -115,7 +117,10 @@ export class Qwen3MoeSparseMoeBlock extends Module {
     const weights = this.norm_topk_prob ? values.div(values.sum(-1, true)) : values; // [N, K]
     // Fused: sort the N·K assignments by expert, three GEMMs per expert over its rows, weighted scatter back.
     const e = this.experts;
-    const out = moeExperts(x, weights, indices, { gate: e.gate_proj, up: e.up_proj, down: e.down_proj }); // [N, C]
+    const w = { gate: e.gate_proj, up: e.up_proj, down: e.down_proj };
+    // Experts kept as stored (bfloat16, q8_0, …) run one routed expert at a time on the stored-weight kernels.
+    const stored = isStorageDtype(e.gate_proj.dtype);
+    const out = stored ? moeStoredExperts(x, weights, indices, w) : moeExperts(x, weights, indices, w); // [N, C]
     return { out: out.reshape(...h.shape), routerLogits }; // [B, T, C]
   }
 }
