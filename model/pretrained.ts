@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, type Tensor } from '../core/index.js';
+import { storageBytes } from '../core/dtype.js';
 import type { BlockFormat } from '../kernels/cpu/quant/blocks.js';
 import { architecture, createModel } from './auto.js';
 import type { CausalLM, ModelOptions } from './causal_lm_base.js';
@@ -25,7 +26,8 @@ export interface LoadOptions extends Omit<ModelOptions, 'dtype'>, CheckpointOpen
   /**
    * How floating weights are held: 'float32' (the default) or 'float64' for everything; 'auto' keeps
    * BF16/F16 weights 16-bit as stored; 'bfloat16'/'float16' hold every Linear weight and the embedding
-   * so. Norms and the router compute in float32 (float64 with 'float64').
+   * so. Norms and the router compute in float32 (float64 with 'float64'). Default: 'float32', or 'auto'
+   * with `quantize`.
    */
   dtype?: LoadDtype;
   /** Quantize every Linear weight on load (ggml's q8_0 or q4_0 blocks). */
@@ -85,10 +87,12 @@ export function openWeights(dir: string): { get: (name: string) => Tensor | unde
  */
 export function fromPretrained(dir: string, opts: LoadOptions = {}): CausalLM {
   const config = loadConfig(dir);
-  const w = openCheckpoint(dir, { dtype: opts.dtype ?? 'float32', quantize: opts.quantize }, opts);
+  // Quantizing is for memory: unless told otherwise, the weights it leaves (the embedding) stay as stored too.
+  const dtype = opts.dtype ?? (opts.quantize ? 'auto' : 'float32');
+  const w = openCheckpoint(dir, { dtype, quantize: opts.quantize }, opts);
   try {
     const model = createModel(config, {
-      dtype: opts.dtype === 'float64' ? 'float64' : 'float32',
+      dtype: dtype === 'float64' ? 'float64' : 'float32',
       seed: opts.seed,
       init: 'empty',
     });
@@ -142,6 +146,11 @@ function loadStrict(
       `fromPretrained: ${where} has ${extra.length} tensor(s) this ${model.config.model_type} config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`,
     );
   }
+}
+
+/** The bytes the model's parameters take as held (storage dtypes at their stored size; a tied weight once). */
+export function weightsBytes(model: CausalLM): number {
+  return model.parameters().reduce((s, t) => s + storageBytes(t.dtype, t.shape), 0);
 }
 
 /** Write config.json and the weights (one file, or shards with an index) in the HF layout. */

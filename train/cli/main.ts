@@ -9,6 +9,7 @@ import { trainCommand, trainHelp } from './commands/train.js';
 import { startCommand, startHelp } from './commands/main_job.js';
 import { forward, forwardHelp, params, paramsHelp } from './commands/model.js';
 import { replayTrain, replayTrainHelp } from './commands/replay_train.js';
+import { chatCommand, chatHelp } from './commands/chat.js';
 import { dataCommand, dataHelp } from './commands/data.js';
 import { evalCommand, evalHelp } from './commands/eval.js';
 import { generateCommand, generateHelp } from './commands/generate.js';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   start: { run: startCommand, help: startHelp },
   train: { run: trainCommand, help: trainHelp },
   generate: { run: generateCommand, help: generateHelp },
+  chat: { run: chatCommand, help: chatHelp },
   init: { run: initCommand, help: initHelp },
   quantize: { run: quantizeCommand, help: quantizeHelp },
   serve: { run: serveCommand, help: serveHelp },

@@ -10,9 +10,9 @@ import { CHECKPOINT_TOKENIZER } from '../../checkpoint.js';
 import { prepareData } from '../../data/prepare.js';
 import { tokenizerFromFile } from '../../data/tokenizer_choice.js';
 import { DEFAULT_EVAL_MAX_TOKENS, evaluate, type EvalReport } from '../../eval.js';
+import { loadHelp, loadOption, loadOptions } from './load_flag.js';
 
-export const evalHelp =
-  'validation perplexity per sub-corpus and a multiple-choice check: --model DIR [--tokenizer FILE --corpus DIR --cache DIR --seq-len N --max-tokens N --batch N --no-code --json]';
+export const evalHelp = `validation perplexity per sub-corpus and a multiple-choice check: --model DIR [--tokenizer FILE --corpus DIR --cache DIR --seq-len N --max-tokens N --batch N --no-code --json ${loadHelp}]`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -27,8 +27,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
       batch: { type: 'string' },
       'no-code': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...loadOption,
     },
   });
+  const load = loadOptions(values);
   if (!values.model) throw new Error('--model DIR is required (a folder with config.json and model.safetensors)');
   const tokenizer = values.tokenizer ?? join(values.model, CHECKPOINT_TOKENIZER);
   if (!existsSync(tokenizer)) {
@@ -43,7 +45,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const config = loadConfig(values.model);
   if (choice.tokenizer.vocabSize > config.vocab_size)
     throw new Error(`the tokenizer has ${choice.tokenizer.vocabSize} pieces but the model's vocab_size is ${config.vocab_size}`);
-  const model = fromPretrained(values.model);
+  const model = fromPretrained(values.model, load);
   const data = prepareData({
     tokenizer: choice,
     corpusDir: values.corpus,

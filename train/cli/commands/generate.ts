@@ -2,20 +2,22 @@
 // prompt, streaming to stdout as tokens come. With --prompt the text is encoded by the LLM-jp-4
 // tokenizer (BOS added, special-token names recognised, as HF's tokenizer does) and the continuation is
 // printed as text; with --ids the prompt is ids and the new ids are printed comma-separated.
-// Greedy unless --temperature > 0. A summary (tokens, tokens/s) goes to stderr.
+// Greedy unless --temperature > 0. A summary (tokens, tokens/s) goes to stderr. --dtype/--quantize choose
+// how weights are held (load_flag.ts); --json ends stdout with one JSON object of ids, text and timings.
 
 import { parseArgs } from 'node:util';
 import { eosTokens, generate } from '../../../model/generate.js';
-import { fromPretrained } from '../../../model/pretrained.js';
+import { fromPretrained, weightsBytes } from '../../../model/pretrained.js';
 import { TextStreamer } from '../../../model/text_streamer.js';
 import { Tokenizer } from '../../../model/tokenizer/index.js';
 import { backendOption, useBackend } from './backend_flag.js';
+import { loadHelp, loadOption, loadOptions } from './load_flag.js';
 
 const backendHelp = '--backend cpu|gpu';
 
 export const generateHelp =
   'continue a prompt with a checkpoint, streaming: --model DIR (--prompt TEXT --tokenizer FILE | --ids "1,2,3") ' +
-  `[--max-new-tokens N --temperature T --top-k K --top-p P --repetition-penalty R --seed S --stop "2,4" --dtype float32|float64 --echo ${backendHelp}]`;
+  `[--max-new-tokens N --temperature T --top-k K --top-p P --repetition-penalty R --seed S --stop "2,4" ${loadHelp} --echo --json ${backendHelp}]`;
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -29,8 +31,9 @@ const OPTIONS = {
   'repetition-penalty': { type: 'string', default: '1' },
   seed: { type: 'string', default: '0' },
   stop: { type: 'string' },
-  dtype: { type: 'string', default: 'float32' },
+  ...loadOption,
   echo: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
   ...backendOption,
 } as const;
 
@@ -48,8 +51,7 @@ async function run(values: GenerateValues): Promise<number> {
     throw new Error('give exactly one of --prompt TEXT (with --tokenizer FILE) or --ids "1,2,3"');
   if (values.prompt !== undefined && !values.tokenizer)
     throw new Error('--prompt needs --tokenizer FILE (a SentencePiece .model file)');
-  const dtype = values.dtype;
-  if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got '${dtype}'`);
+  const load = loadOptions(values);
   const opts = {
     maxNewTokens: integer(values['max-new-tokens'], '--max-new-tokens', 0),
     temperature: number(values.temperature, '--temperature'),
@@ -59,7 +61,7 @@ async function run(values: GenerateValues): Promise<number> {
     seed: integer(values.seed, '--seed', 0),
   };
 
-  const model = fromPretrained(values.model, { dtype });
+  const model = fromPretrained(values.model, load);
   const tok = values.tokenizer ? Tokenizer.fromFile(values.tokenizer) : undefined;
   if (tok && tok.vocabSize < model.config.vocab_size) {
     throw new Error(
@@ -88,12 +90,33 @@ async function run(values: GenerateValues): Promise<number> {
     finish = () => write('\n');
   }
   const start = performance.now();
-  const ids = await generate(model, prompt, { ...opts, stopTokens, onToken });
+  // The first token comes out of the prefill; the rest are decode steps, timed from it.
+  let first: number | undefined;
+  const timed = (id: number) => {
+    first ??= performance.now();
+    onToken(id);
+  };
+  const ids = await generate(model, prompt, { ...opts, stopTokens, onToken: timed });
   finish();
-  const s = (performance.now() - start) / 1000;
+  const end = performance.now();
+  const s = (end - start) / 1000;
   process.stderr.write(
     `[${ids.length} new tokens after ${prompt.length} in ${s.toFixed(2)} s, ${(ids.length / s).toFixed(1)} tokens/s]\n`,
   );
+  if (values.json) {
+    const decodeS = first === undefined ? 0 : (end - first) / 1000;
+    const summary = {
+      ids,
+      text: tok ? tok.decode(ids) : null,
+      prompt_tokens: prompt.length,
+      new_tokens: ids.length,
+      prefill_s: ((first ?? end) - start) / 1000,
+      decode_tokens_per_s: ids.length > 1 && decodeS > 0 ? (ids.length - 1) / decodeS : 0,
+      weights_bytes: weightsBytes(model),
+      peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    };
+    write(`${JSON.stringify(summary)}\n`);
+  }
   return 0;
 }
 

@@ -14,10 +14,10 @@ import { countParams } from '../../../model/param_count.js';
 import { fromPretrained } from '../../../model/pretrained.js';
 import { PRESETS, preset } from '../../../model/presets.js';
 import { backendOption, useBackend } from './backend_flag.js';
+import { loadHelp, loadOption, loadOptions } from './load_flag.js';
 
 export const paramsHelp = `count parameters without allocating them: --preset NAME (${Object.keys(PRESETS).join(', ')}) | --config FILE [--json]`;
-export const forwardHelp =
-  'logits and losses of a checkpoint: --model DIR --ids "1,2,3;4,5,6" [--dtype float32|float64] [--json] [--backend cpu|gpu [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]]';
+export const forwardHelp = `logits and losses of a checkpoint: --model DIR --ids "1,2,3;4,5,6" [${loadHelp}] [--json] [--backend cpu|gpu [--gpu-mode webgpu|headlessgl|webasm|cpu|auto]]`;
 
 export async function params(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -42,18 +42,17 @@ export async function forward(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' },
       ids: { type: 'string' },
-      dtype: { type: 'string', default: 'float32' },
+      ...loadOption,
       json: { type: 'boolean', default: false },
       ...backendOption,
     },
   });
   if (values.model === undefined) throw new Error('--model DIR is required');
   if (values.ids === undefined) throw new Error('--ids "1,2,3;4,5,6" is required');
-  if (values.dtype !== 'float32' && values.dtype !== 'float64')
-    throw new Error(`--dtype must be float32 or float64, got '${values.dtype}'`);
+  const load = loadOptions(values);
   const rows = parseIdRows(values.ids);
   return useBackend(values, async () => {
-    const model = fromPretrained(values.model!, { dtype: values.dtype as 'float32' | 'float64' });
+    const model = fromPretrained(values.model!, load);
     const V = model.config.vocab_size;
     const bad = rows.flat().find((id) => id < 0 || id >= V);
     if (bad !== undefined) throw new Error(`--ids: token ${bad} is outside the vocabulary [0, ${V})`);
