@@ -2,7 +2,7 @@
 // is assembled from the family files' tables (norm.ts's `normKernels`, ...) and is complete by
 // construction: `satisfies Backend` makes a missing kernel a compile error.
 
-import type { TypedArray } from '../../core/dtype.js';
+import { isStorageDtype, type DType, type TypedArray } from '../../core/dtype.js';
 import type { Backend } from '../../core/kernel_types.js';
 import { adamwKernels } from './adamw.js';
 import { attentionKernels } from './attention.js';
@@ -19,6 +19,7 @@ import { ropeKernels } from './rope.js';
 import { cpuSettings } from './settings.js';
 import { asShared, SHARED_MIN } from './shared.js';
 import { swigluKernels } from './swiglu.js';
+import { placeInArena } from './wasm/weight_arena.js';
 import { withStoredWeights } from './weight_linear.js';
 
 export const cpu = {
@@ -44,7 +45,12 @@ export const cpu = {
   // The host array *is* the storage: uploading takes ownership (moving a large array into shared
   // memory once, so threaded kernels never copy it again); reading returns a copy so callers can
   // never mutate a tensor through the array they were given.
-  upload: (data: TypedArray) => (data.length >= SHARED_MIN ? asShared(data) : data),
+  // A large weight in a storage dtype goes into a weight arena, where the decode kernels read it in place.
+  upload: (data: TypedArray, dtype: DType) => {
+    if (data.length < SHARED_MIN) return data;
+    const placed = isStorageDtype(dtype) ? placeInArena(data as Uint16Array | Uint8Array) : data;
+    return placed !== data ? placed : asShared(data);
+  },
   read: async (buf) => buf.data.slice(),
   readSync: (buf) => buf.data.slice(),
   length: (data: TypedArray) => data.length,
