@@ -128,14 +128,16 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
   // Converting: the stored bytes and a float32 copy live only until the held array is made.
   const raw = f.readRaw(t.name);
   const n = t.shape.reduce((a, b) => a * b, 1);
+  // Widened straight into the final array when float32 is what is held (no copy on upload).
+  const wide = t.held === 'float32' ? allocFinal(Float32Array, n) : new Float32Array(n);
   const f32 =
     t.info.dtype === 'BF16'
-      ? bf16ToF32(raw as Uint16Array)
+      ? bf16ToF32(raw as Uint16Array, wide)
       : t.info.dtype === 'F16'
-        ? f16ToF32(raw as Uint16Array)
+        ? f16ToF32(raw as Uint16Array, wide)
         : raw instanceof Float32Array
           ? raw
-          : Float32Array.from(raw as Float64Array);
+          : (wide.set(raw as Float64Array), wide);
   switch (t.held) {
     case 'float32':
       return make(f32, 'float32');

@@ -100,7 +100,10 @@ export function planLoad(tensors: ReadonlyMap<string, TensorSource>, choice: Loa
     const bytes = heldBytes(held, shape);
     const stored = info.end - info.begin;
     const n = shape.reduce((a, b) => a * b, 1);
-    const transient = asStored(info.dtype, held, quant) ? 0 : stored + 4 * n;
+    // Converting holds the stored bytes and a float32 copy; a block format's fresh bytes are copied once
+    // more into shared memory on upload. Read as stored, the file's bytes land in the final array.
+    const quantized = held === 'q8_0' || held === 'q4_0';
+    const transient = asStored(info.dtype, held, quant) ? 0 : stored + 4 * n + (quantized ? bytes : 0);
     out.push({ name, file, info, quant, shape, held, bytes, transient });
   }
   return out;
