@@ -1,16 +1,20 @@
 // The WebAssembly SIMD decode kernels against matvecReference, for every weight format: fast-check shapes
 // (odd output counts, inner tails, 1–11 rows so the 8-row calls split), values over a wide range of
-// magnitudes, every finite bfloat16/float16 pattern decoded exactly, threads forced on, and the weight
-// arena: several memories, freed ranges reused, and a weight outside the arenas taking the reference.
+// magnitudes, every finite bfloat16/float16 pattern decoded exactly, threads forced on, the relaxed-SIMD
+// build (in a child process that enables it), and the weight arena: several memories, freed ranges
+// reused, and a weight outside the arenas taking the reference.
 
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tsxLoader } from '../../../bench/peak_memory.js';
 import { checkProperty } from '../../../core/testing/index.js';
 import { packWeight, unpackWeight, WEIGHT_FORMATS, type PackedWeight } from '../../../kernels/cpu/quant/formats.js';
 import { matvecReference } from '../../../kernels/cpu/quant/matvec.js';
 import { getNumThreads, poolStats, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
 import { matvecStats, matvecTuning, wasmMatvec } from '../../../kernels/cpu/wasm/matvec.js';
-import { simdSupported } from '../../../kernels/cpu/wasm/runtime.js';
+import { relaxedSimdSupported, simdSupported } from '../../../kernels/cpu/wasm/runtime.js';
 import { allocWeightArray, arenaOf, arenaStats, arenaTuning, freeWeight } from '../../../kernels/cpu/wasm/weight_arena.js';
 
 /** A copy of a packed weight placed in the arena. */
@@ -166,5 +170,18 @@ describe('wasm matvec', () => {
     expect(wasmMatvec(x, 1, p)).toEqual(matvecReference(x, 1, p));
     expect(matvecStats().reference - before.reference).toBe(1);
     expect(matvecStats().wasm).toBe(before.wasm);
+  });
+
+  it('with relaxed SIMD (fused multiply-add) equals matvecReference too, where the engine validates it', () => {
+    // Node 20 validates relaxed SIMD only with --experimental-wasm-relaxed-simd; later Nodes by default.
+    const child = fileURLToPath(new URL('./wasm_matvec_relaxed_child.ts', import.meta.url));
+    const flags = relaxedSimdSupported ? [] : ['--experimental-wasm-relaxed-simd'];
+    const r = spawnSync(process.execPath, [...flags, '--import', tsxLoader(), child], { encoding: 'utf8' });
+    if (r.status !== 0 && /bad option/.test(r.stderr)) return; // an engine without the flag (and without relaxed SIMD)
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { relaxedSupported: boolean; calls: number; worst: number };
+    expect(out.relaxedSupported).toBe(true);
+    expect(out.calls).toBe(5 * 6);
+    expect(out.worst).toBeLessThanOrEqual(1);
   });
 });
