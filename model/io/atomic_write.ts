@@ -5,6 +5,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** The most bytes one writeSync is given (below Node's 2^31 − 1 limit). */
+export const MAX_WRITE_BYTES = 1 << 30;
+
 /** Write through `fill(write)` into a temporary file, fsync it, and rename it over `path`. */
 export function writeAtomicWith(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -12,8 +15,10 @@ export function writeAtomicWith(path: string, fill: (write: (bytes: Uint8Array) 
   const fd = openSync(tmp, 'w');
   try {
     fill((bytes) => {
+      // Node's writeSync refuses a length of 2 GiB or more (a 3.2 GB float32 embedding is one write
+      // here), so large buffers go out in pieces of at most 1 GiB.
       let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      while (written < bytes.length) written += writeSync(fd, bytes, written, Math.min(MAX_WRITE_BYTES, bytes.length - written));
     });
     fsyncSync(fd);
   } catch (e) {
