@@ -34,7 +34,7 @@ const NODE_STUBS: Record<string, readonly string[]> = {
     'writeSync',
   ],
   'node:path': ['dirname', 'join'],
-  'node:os': ['availableParallelism'],
+  'node:os': ['availableParallelism', 'freemem', 'totalmem'],
   'node:module': ['createRequire'],
   'node:url': ['pathToFileURL'],
   'node:worker_threads': ['Worker', 'parentPort'],
