@@ -67,29 +67,37 @@ function randomWeight(format: WeightFormat, [out, inDim]: readonly [number, numb
 function weightSlot() {
   let key = '';
   let w: PackedWeight | null = null;
-  return (format: WeightFormat, shape: readonly [number, number]): PackedWeight => {
+  const clear = () => {
+    if (w) freeWeight(w.data);
+    w = null;
+    key = '';
+  };
+  const get = (format: WeightFormat, shape: readonly [number, number]): PackedWeight => {
     const k = `${format} ${shape}`;
     if (k !== key || w === null) {
-      if (w) freeWeight(w.data);
-      w = null; // free before allocating: the freed range is reused, the arena does not grow
+      clear(); // free before allocating: the freed range is reused, the arena does not grow
       w = randomWeight(format, shape);
       key = k;
     }
     return w;
   };
+  return { get, clear };
 }
 
 export function decodeCases(opts: SuiteOptions): BenchCase[] {
   if (!simdSupported) return [];
   const cases: BenchCase[] = [];
-  // Memory bandwidth: one read of 1 GiB (16 MiB with --quick), in pieces over every thread.
+  const slot = weightSlot();
+  // Memory bandwidth: one read of 1 GiB (16 MiB with --quick), in pieces over every thread — first and
+  // again last, so that a change in the machine's load during the run shows.
   const readBytes = opts.quick ? 16 << 20 : 1 << 30;
   let buf: Uint8Array | null = null;
   const tasks = 8 * opts.threads;
-  cases.push({
-    label: `memory read (wasm SIMD sum of ${readBytes >= 1 << 30 ? '1 GiB' : '16 MiB'})`,
+  const readCase = (when: string): BenchCase => ({
+    label: `memory read, ${when} (wasm SIMD sum of ${readBytes >= 1 << 30 ? '1 GiB' : '16 MiB'})`,
     run: () => {
       if (buf === null) {
+        slot.clear();
         buf = allocWeight(readBytes);
         fillRandom(new Uint32Array(buf.buffer, buf.byteOffset, readBytes / 4), 7); // touch every page first
       }
@@ -98,7 +106,7 @@ export function decodeCases(opts: SuiteOptions): BenchCase[] {
     bytes: readBytes,
     minSamples: 5,
   });
-  const slot = weightSlot();
+  cases.push(readCase('first'));
   const release = () => {
     if (buf) freeWeight(buf);
     buf = null;
@@ -112,13 +120,14 @@ export function decodeCases(opts: SuiteOptions): BenchCase[] {
         label: `matvec ${format} ${name} ${out}x${inDim}`,
         run: () => {
           release();
-          return wasmMatvec(x, 1, slot(format, shape));
+          return wasmMatvec(x, 1, slot.get(format, shape));
         },
         bytes: weightBytes,
-        reference: () => matvecReference(x, 1, slot(format, shape)),
+        reference: () => matvecReference(x, 1, slot.get(format, shape)),
         minSamples: 5,
       });
     }
   }
+  cases.push(readCase('last'));
   return cases;
 }
