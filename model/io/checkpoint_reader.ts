@@ -9,15 +9,15 @@ import { getBackend, Tensor } from '../../core/index.js';
 import type { TypedArray } from '../../core/dtype.js';
 import { bf16ToF32, f32ToBf16 } from '../../kernels/cpu/quant/bfloat16.js';
 import { f16ToF32, f32ToF16 } from '../../kernels/cpu/quant/float16.js';
+// The CPU backend moves arrays of this many elements or more into shared memory on upload: arrays that
+// start there are kept as they are, so a large weight is never copied.
+import { SHARED_MIN } from '../../kernels/cpu/shared.js';
 import { quantizeQ4_0 } from '../../kernels/cpu/quant/q4_0.js';
 import { quantizeQ8_0 } from '../../kernels/cpu/quant/q8_0.js';
 import { WEIGHTS_INDEX_NAME, WEIGHTS_NAME } from './checkpoint_writer.js';
 import { checkFits, planLoad, type HeldDtype, type LoadChoice, type PlannedLoad, type TensorSource } from './load_plan.js';
 import { readQuantMetadata } from './quant_layout.js';
 import { SafetensorsFile, type OpenOptions, type StoredArray } from './safetensors_read.js';
-
-/** Arrays this large go straight into shared memory (the CPU backend's threshold), so uploading them copies nothing. */
-const SHARED_MIN = 1 << 16;
 
 /** Which file holds each tensor: the index's weight_map, or every tensor of the one file. Nothing is opened. */
 export function weightFileMap(dir: string): Map<string, string> {

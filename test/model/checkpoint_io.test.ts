@@ -82,6 +82,10 @@ describe('reading in pieces', () => {
     } finally {
       delete process.env.LLMJP4_READ_PIECE_BYTES;
     }
+    // Read straight into the array the CPU backend keeps (shared memory for a large weight): no copy on upload.
+    const embed = fromPretrained(dir, { dtype: 'auto' }).model.embed_tokens.weight;
+    expect(embed.dtype).toBe('bfloat16');
+    expect((embed.storage.data as Uint16Array).buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(() => SafetensorsFile.open(join(dir, 'model.safetensors'), { pieceBytes: 2 ** 31 })).toThrow(
       /pieceBytes must be an integer/,
     );
