@@ -1,24 +1,25 @@
 // The WebAssembly SIMD decode kernels, generated with decode_code.ts: y[r, o] = Σ_i x[r, i]·W[o, i] for
 // R = 1…8 rows of x and a weight stored as float32, bfloat16, float16, q8_0 or q4_0, decoded to float32
 // inside the loop and accumulated in float32 lanes. One function per (format, R); it knows nothing of
-// threads or arenas (matvec.ts splits the output rows and lays x out as described here).
-//
-// x arrives packed by the caller, one "step" of the weight row at a time (8 values, or a block of 32):
-// [step s][row r][the step's values], then a tail [row r][8 slots] for the last in mod 8 values of the
-// float formats. So every x load is one pointer plus a constant offset. bfloat16 and float16 steps hold
-// x de-interleaved (x0 x2 x4 x6 | x1 x3 x5 x7): a 16-byte load of eight 16-bit weights splits into the
-// even and odd ones with one shift or mask per four, no lane shuffles.
+// threads or arenas (matvec.ts splits the output rows and lays x out as STEP describes).
 
 import { F32, I32, V128, type Local } from './code.js';
 import { DecodeCode } from './decode_code.js';
 import type { FunctionDef } from './emitter.js';
 import type { WeightFormat } from '../quant/formats.js';
 
-/** Per format: weight values per step, the step's bytes, and the order x is packed in within a step. */
+/**
+ * Per format: weight values per step, the step's bytes, and the order x is packed in within a step.
+ * x arrives packed by the caller one step of the weight row at a time (8 values, or a block of 32):
+ * [step s][row r][the step's values], then a tail [row r][8 slots] for the last in mod 8 values of the
+ * float formats, so every x load is one pointer plus a constant offset. bfloat16 and float16 steps hold
+ * x de-interleaved (x0 x2 x4 x6 | x1 x3 x5 x7): a 16-byte load of eight 16-bit weights splits into the
+ * even and odd ones with one shift or mask per four, no lane shuffles.
+ */
 export interface StepLayout {
   readonly values: 8 | 32;
   readonly bytes: number;
-  /** x value j of a step goes to slot order[j] (identity except bfloat16/float16's even-odd split). */
+  /** x is packed de-interleaved within each step (bfloat16, float16: the even values, then the odd). */
   readonly deinterleave: boolean;
   /** Bytes per element of a tail (float formats only; the block formats have no tails). */
   readonly tailBytes: number;

@@ -1,8 +1,7 @@
-// The WebAssembly SIMD decode kernels against matvecReference, for every weight format: fast-check shapes
-// (odd output counts, inner tails, 1–11 rows so the 8-row calls split), values over a wide range of
-// magnitudes, every finite bfloat16/float16 pattern decoded exactly, threads forced on, the relaxed-SIMD
-// build (in a child process that enables it), and the weight arena: several memories, freed ranges
-// reused, and a weight outside the arenas taking the reference.
+// The WebAssembly SIMD decode kernels against matvecReference for every weight format: fast-check shapes
+// (odd output counts, tails, 1–11 rows), magnitudes 2^-30…2^6, every finite bfloat16/float16 pattern,
+// threads forced on, the relaxed-SIMD build (in a child process), and the weight arena: several
+// memories, freed ranges reused, a weight outside the arenas taking the reference.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
