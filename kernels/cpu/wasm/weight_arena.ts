@@ -109,30 +109,41 @@ export function allocWeight(bytes: number): Uint8Array {
 }
 
 /** The same, as the typed array a weight format is held in (Float32Array, Uint16Array or Uint8Array). */
-export function allocWeightArray<T extends Float32Array | Uint16Array | Uint8Array>(
-  ctor: new (b: ArrayBufferLike, at: number, n: number) => T,
-  length: number,
-): T {
+export function allocWeightArray<T extends Float32Array | Uint16Array | Uint8Array>(ctor: WeightCtor<T>, length: number): T {
   const bytes = allocWeight(length * (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
   return new ctor(bytes.buffer, bytes.byteOffset, length);
 }
 
+type WeightCtor<T> = new (b: ArrayBufferLike, at: number, n: number) => T;
+
 /**
- * `a`'s contents in an arena (a copy; `a` itself when it is already in one), or `a` unchanged where the
- * kernels cannot run (no SIMD) or it is larger than an arena. The CPU backend's upload of a weight in a
- * storage dtype goes through here. The range is given back when the returned array is collected.
+ * A zero-filled array of `length` elements for a weight the decode kernels will read: in an arena, its
+ * range given back when the array is garbage-collected (a model's weights go with the model); in a
+ * plain SharedArrayBuffer where the kernels cannot run (no SIMD) or it is larger than an arena. A loader
+ * that reads a stored weight straight into it spares the upload's copy (placeInArena keeps it as is).
  */
-export function placeInArena<T extends Float32Array | Uint16Array | Uint8Array>(a: T): T {
-  if (!simdSupported || arenaOf(a) !== null || a.byteLength > arenaTuning.arenaBytes) return a;
-  const out = allocWeightArray(a.constructor as new (b: ArrayBufferLike, at: number, n: number) => T, a.length);
-  out.set(a as never);
-  const arena = arenaOf(out)!;
-  collected.register(out, { arena, range: { at: out.byteOffset, bytes: roundUp(Math.max(out.byteLength, 1), ALIGN) } });
+export function allocForWeight<T extends Float32Array | Uint16Array | Uint8Array>(ctor: WeightCtor<T>, length: number): T {
+  const bytes = length * (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  if (!simdSupported || bytes > arenaTuning.arenaBytes) return new ctor(new SharedArrayBuffer(Math.max(bytes, 8)), 0, length);
+  const out = allocWeightArray(ctor, length);
+  collected.register(out, { arena: arenaOf(out)!, range: { at: out.byteOffset, bytes: roundUp(Math.max(bytes, 1), ALIGN) } });
   return out;
 }
 
-/** Ranges of arrays placeInArena made, freed once the array is garbage: a model's weights go with it. */
+/** Ranges of arrays allocForWeight made, freed once the array is garbage. */
 const collected = new FinalizationRegistry<{ arena: Arena; range: Range }>(({ arena, range }) => insertFree(arena, range));
+
+/**
+ * `a`'s contents in an arena (a copy; `a` itself when it is already in one), or `a` unchanged where the
+ * kernels cannot run or it is larger than an arena. The CPU backend's upload of a weight in a storage
+ * dtype goes through here.
+ */
+export function placeInArena<T extends Float32Array | Uint16Array | Uint8Array>(a: T): T {
+  if (!simdSupported || arenaOf(a) !== null || a.byteLength > arenaTuning.arenaBytes) return a;
+  const out = allocForWeight(a.constructor as WeightCtor<T>, a.length);
+  out.set(a as never);
+  return out;
+}
 
 /** The arena a typed array lies in (its byte offset is then its address there), or null. */
 export function arenaOf(a: ArrayBufferView): Arena | null {

@@ -14,7 +14,15 @@ import { matvecReference } from '../../../kernels/cpu/quant/matvec.js';
 import { getNumThreads, poolStats, setNumThreads } from '../../../kernels/cpu/threads/pool.js';
 import { matvecStats, matvecTuning, wasmMatvec } from '../../../kernels/cpu/wasm/matvec.js';
 import { relaxedSimdSupported, simdSupported } from '../../../kernels/cpu/wasm/runtime.js';
-import { allocWeightArray, arenaOf, arenaStats, arenaTuning, freeWeight } from '../../../kernels/cpu/wasm/weight_arena.js';
+import {
+  allocForWeight,
+  allocWeightArray,
+  arenaOf,
+  arenaStats,
+  arenaTuning,
+  freeWeight,
+  placeInArena,
+} from '../../../kernels/cpu/wasm/weight_arena.js';
 
 /** A copy of a packed weight placed in the arena. */
 function inArena(p: PackedWeight): PackedWeight {
@@ -149,6 +157,17 @@ describe('wasm matvec', () => {
     expect(arenaStats().length).toBeGreaterThanOrEqual(ids.size);
     for (const p of weights.slice(0, -1)) freeWeight(p.data);
     freeWeight(again);
+  });
+
+  it('upload places a weight in an arena once: a copy of a plain array, the same array when already there', () => {
+    const plain = Uint16Array.from({ length: 4096 }, (_, i) => i);
+    const placed = placeInArena(plain);
+    expect(placed).not.toBe(plain);
+    expect(arenaOf(placed)).not.toBeNull();
+    expect(placed).toEqual(plain);
+    const read = allocForWeight(Uint8Array, 34 * 64); // where a loader reads a q8_0 weight straight into
+    expect(arenaOf(read)).not.toBeNull();
+    expect(placeInArena(read)).toBe(read);
   });
 
   it('refuses a weight larger than one arena, naming the sizes', () => {
