@@ -117,21 +117,17 @@ export function allocWeightArray<T extends Float32Array | Uint16Array | Uint8Arr
 type WeightCtor<T> = new (b: ArrayBufferLike, at: number, n: number) => T;
 
 /**
- * A zero-filled array of `length` elements for a weight the decode kernels will read: in an arena, its
- * range given back when the array is garbage-collected (a model's weights go with the model); in a
- * plain SharedArrayBuffer where the kernels cannot run (no SIMD) or it is larger than an arena. A loader
- * that reads a stored weight straight into it spares the upload's copy (placeInArena keeps it as is).
+ * A zero-filled array of `length` elements for a weight the decode kernels will read: in an arena, or in
+ * a plain SharedArrayBuffer where the kernels cannot run (no SIMD) or it is larger than an arena. A
+ * loader that reads a stored weight straight into it spares the upload's copy (placeInArena keeps it).
+ * Its range is held for the life of the process, as a loaded model's weights are: nothing frees it on
+ * garbage collection, because a tensor view may hold a subarray of it after the array itself is gone.
  */
 export function allocForWeight<T extends Float32Array | Uint16Array | Uint8Array>(ctor: WeightCtor<T>, length: number): T {
   const bytes = length * (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   if (!simdSupported || bytes > arenaTuning.arenaBytes) return new ctor(new SharedArrayBuffer(Math.max(bytes, 8)), 0, length);
-  const out = allocWeightArray(ctor, length);
-  collected.register(out, { arena: arenaOf(out)!, range: { at: out.byteOffset, bytes: roundUp(Math.max(bytes, 1), ALIGN) } });
-  return out;
+  return allocWeightArray(ctor, length);
 }
-
-/** Ranges of arrays allocForWeight made, freed once the array is garbage. */
-const collected = new FinalizationRegistry<{ arena: Arena; range: Range }>(({ arena, range }) => insertFree(arena, range));
 
 /**
  * `a`'s contents in an arena (a copy; `a` itself when it is already in one), or `a` unchanged where the
