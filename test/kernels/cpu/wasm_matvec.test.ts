@@ -170,6 +170,26 @@ describe('wasm matvec', () => {
     expect(placeInArena(read)).toBe(read);
   });
 
+  it('reads a view of some rows of a stacked weight in place (one MoE expert of many)', () => {
+    const [experts, outDim, inDim] = [4, 24, 64];
+    const w = Float32Array.from({ length: experts * outDim * inDim }, (_, i) => Math.sin(i * 0.01));
+    const stacked = inArena(packWeight('q4_0', w, [experts * outDim, inDim]));
+    const perExpert = stacked.data.length / experts;
+    const x = Float32Array.from({ length: inDim }, (_, i) => 1 - i / inDim);
+    for (const e of [0, 2, 3]) {
+      const expert: PackedWeight = {
+        format: 'q4_0',
+        data: stacked.data.subarray(e * perExpert, (e + 1) * perExpert) as Uint8Array,
+        shape: [outDim, inDim],
+      };
+      const alone = packWeight('q4_0', w.subarray(e * outDim * inDim, (e + 1) * outDim * inDim), [outDim, inDim]);
+      const before = matvecStats().wasm;
+      expectClose(x, 1, alone, wasmMatvec(x, 1, expert));
+      expect(matvecStats().wasm).toBe(before + 1);
+    }
+    freeWeight(stacked.data);
+  });
+
   it('refuses a weight larger than one arena, naming the sizes', () => {
     arenaTuning.arenaBytes = 1 << 16;
     expect(() => allocWeightArray(Float32Array, 1 << 15)).toThrow(
