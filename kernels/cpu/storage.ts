@@ -13,8 +13,18 @@ import { f16ToF32, f32ToF16 } from './quant/float16.js';
 import type { PackedWeight } from './quant/formats.js';
 import { dequantizeBlocksQ4_0, quantizeQ4_0 } from './quant/q4_0.js';
 import { dequantizeBlocksQ8_0, quantizeQ8_0 } from './quant/q8_0.js';
+import { SHARED_MIN } from './shared.js';
+import { placeInArena } from './wasm/weight_arena.js';
 
 type CpuBuf = Buf<TypedArray>;
+
+/**
+ * A converted weight goes where the decode kernels read it in place (a weight arena, as the backend's upload
+ * does for a loaded one); a small array stays where it is (the matvec falls back to the reference for it).
+ */
+function inArena<T extends Uint16Array | Uint8Array>(a: T): T {
+  return a.length >= SHARED_MIN ? placeInArena(a) : a;
+}
 
 /** Convert a contiguous buffer to `to` where either side is a storage dtype (via float32). */
 export function castStorage(x: CpuBuf, to: DType): TypedArray {
@@ -25,13 +35,13 @@ export function castStorage(x: CpuBuf, to: DType): TypedArray {
     case 'float64':
       return Float64Array.from(f32);
     case 'bfloat16':
-      return f32ToBf16(f32);
+      return inArena(f32ToBf16(f32));
     case 'float16':
-      return f32ToF16(f32);
+      return inArena(f32ToF16(f32));
     case 'q8_0':
-      return quantizeQ8_0(f32, x.shape);
+      return inArena(quantizeQ8_0(f32, x.shape));
     case 'q4_0':
-      return quantizeQ4_0(f32, x.shape);
+      return inArena(quantizeQ4_0(f32, x.shape));
     default:
       throw new Error(`cast: ${x.dtype} → ${to} is not a conversion; storage dtypes convert to and from float32 or float64`);
   }
