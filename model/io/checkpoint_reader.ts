@@ -15,9 +15,31 @@ import { SHARED_MIN } from '../../kernels/cpu/shared.js';
 import { quantizeQ4_0 } from '../../kernels/cpu/quant/q4_0.js';
 import { quantizeQ8_0 } from '../../kernels/cpu/quant/q8_0.js';
 import { WEIGHTS_INDEX_NAME, WEIGHTS_NAME } from './checkpoint_writer.js';
-import { checkFits, planLoad, type HeldDtype, type LoadChoice, type PlannedLoad, type TensorSource } from './load_plan.js';
+import {
+  checkFits,
+  chunkElements,
+  heldBytes,
+  planLoad,
+  type HeldDtype,
+  type LoadChoice,
+  type PlannedLoad,
+  type TensorSource,
+} from './load_plan.js';
 import { readQuantMetadata } from './quant_layout.js';
-import { SafetensorsFile, type OpenOptions, type StoredArray } from './safetensors_read.js';
+import { SafetensorsFile, type OpenOptions, type StDType, type StoredArray } from './safetensors_read.js';
+
+/** The array a stored dtype's chunk is read into (only floating tensors are converted on load). */
+const STORED_CTOR: Record<StDType, new (n: number) => StoredArray> = {
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
+};
 
 /** Which file holds each tensor: the index's weight_map, or every tensor of the one file. Nothing is opened. */
 export function weightFileMap(dir: string): Map<string, string> {
@@ -125,34 +147,38 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
     const out = allocFinal(ctor as never, t.bytes / ctor.BYTES_PER_ELEMENT) as StoredArray;
     return make(f.readRaw(t.name, out) as TypedArray, t.held);
   }
-  // Converting: the stored bytes and a float32 copy live only until the held array is made.
-  const raw = f.readRaw(t.name);
+  // Converting: a chunk of whole rows at a time is read, widened to float32 and written into the final
+  // array in its held dtype, so the peak is the weights plus one chunk, never a second copy of the tensor.
   const n = t.shape.reduce((a, b) => a * b, 1);
-  // Widened straight into the final array when float32 is what is held (no copy on upload).
-  const wide = t.held === 'float32' ? allocFinal(Float32Array, n) : new Float32Array(n);
-  const f32 =
-    t.info.dtype === 'BF16'
-      ? bf16ToF32(raw as Uint16Array, wide)
-      : t.info.dtype === 'F16'
-        ? f16ToF32(raw as Uint16Array, wide)
-        : raw instanceof Float32Array
-          ? raw
-          : (wide.set(raw as Float64Array), wide);
-  switch (t.held) {
-    case 'float32':
-      return make(f32, 'float32');
-    case 'float64': {
-      const out = allocFinal(Float64Array, n);
-      out.set(f32);
-      return make(out, 'float64');
+  const cols = t.shape[t.shape.length - 1] ?? 1;
+  const chunk = chunkElements(t.shape);
+  const out = allocFinal(ctor as never, heldBytes(t.held, t.shape) / ctor.BYTES_PER_ELEMENT) as StoredArray;
+  const rawChunk = new STORED_CTOR[t.info.dtype](chunk);
+  const wide = new Float32Array(chunk);
+  for (let at = 0; at < n; at += chunk) {
+    const m = Math.min(chunk, n - at);
+    const raw = f.readRawPart(t.name, at, rawChunk.subarray(0, m) as StoredArray);
+    const f32 = wide.subarray(0, m);
+    if (raw instanceof Uint16Array) (t.info.dtype === 'BF16' ? bf16ToF32 : f16ToF32)(raw, f32);
+    else f32.set(raw as Float32Array | Float64Array);
+    switch (t.held) {
+      case 'float32':
+      case 'float64':
+        (out as Float32Array | Float64Array).set(f32, at);
+        break;
+      case 'bfloat16':
+        f32ToBf16(f32, (out as Uint16Array).subarray(at, at + m));
+        break;
+      case 'float16':
+        f32ToF16(f32, (out as Uint16Array).subarray(at, at + m));
+        break;
+      case 'q8_0':
+      case 'q4_0': {
+        const blocks = (t.held === 'q8_0' ? quantizeQ8_0 : quantizeQ4_0)(f32, [m / cols, cols]);
+        (out as Uint8Array).set(blocks, heldBytes(t.held, [at]));
+        break;
+      }
     }
-    case 'bfloat16':
-      return make(f32ToBf16(f32, allocFinal(Uint16Array, n)), 'bfloat16');
-    case 'float16':
-      return make(f32ToF16(f32, allocFinal(Uint16Array, n)), 'float16');
-    case 'q8_0':
-      return make(quantizeQ8_0(f32, t.shape), 'q8_0');
-    case 'q4_0':
-      return make(quantizeQ4_0(f32, t.shape), 'q4_0');
   }
+  return make(out as TypedArray, t.held);
 }

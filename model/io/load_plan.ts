@@ -51,6 +51,18 @@ export function heldBytes(dtype: HeldDtype, shape: readonly number[]): number {
   return n * { float32: 4, float64: 8, bfloat16: 2, float16: 2, int32: 4, bool: 1 }[dtype];
 }
 
+/** Values converted at once: about 16M (64 MB as float32). LLMJP4_CONVERT_CHUNK_VALUES lowers it (tests). */
+export const CHUNK_VALUES = 1 << 24;
+
+/** Elements converted at once for a tensor of `shape`: whole rows (at least one), up to CHUNK_VALUES. */
+export function chunkElements(shape: readonly number[]): number {
+  const env = Number(process.env.LLMJP4_CONVERT_CHUNK_VALUES);
+  const limit = Number.isSafeInteger(env) && env > 0 ? Math.min(env, CHUNK_VALUES) : CHUNK_VALUES;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const cols = shape[shape.length - 1] ?? 1;
+  return Math.min(n, Math.max(1, Math.floor(limit / Math.max(cols, 1))) * cols);
+}
+
 /** Only Linear weights and the embedding are read by kernels that take 16-bit or block storage. */
 function storable(name: string, shape: readonly number[]): boolean {
   return isQuantizedWeight(name, shape) || /(^|\.)embed_tokens\.weight$/.test(name);
@@ -100,10 +112,10 @@ export function planLoad(tensors: ReadonlyMap<string, TensorSource>, choice: Loa
     const bytes = heldBytes(held, shape);
     const stored = info.end - info.begin;
     const n = shape.reduce((a, b) => a * b, 1);
-    // Converting holds the stored bytes and a float32 copy; a block format's fresh bytes are copied once
-    // more into shared memory on upload. Read as stored, the file's bytes land in the final array.
-    const quantized = held === 'q8_0' || held === 'q4_0';
-    const transient = asStored(info.dtype, held, quant) ? 0 : stored + 4 * n + (quantized ? bytes : 0);
+    // Read as stored, the file's bytes land in the final array. Converting goes a chunk of rows at a
+    // time: that chunk's stored bytes, its float32 values and (block formats) its blocks.
+    const m = chunkElements(shape);
+    const transient = asStored(info.dtype, held, quant) ? 0 : (m * stored) / Math.max(n, 1) + 4 * m + heldBytes(held, [m]);
     out.push({ name, file, info, quant, shape, held, bytes, transient });
   }
   return out;

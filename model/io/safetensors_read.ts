@@ -244,6 +244,25 @@ export class SafetensorsFile {
     return out;
   }
 
+  /**
+   * Part of a tensor as stored: `into.length` elements from element `start`, read into `into`. A large
+   * tensor converted on load (widened, narrowed, quantized) goes through a few rows at a time this way,
+   * so neither its stored bytes nor a float32 copy of it is ever whole in memory.
+   */
+  readRawPart(name: string, start: number, into: StoredArray): StoredArray {
+    const t = this.info(name);
+    const el = ST_DTYPES[t.dtype].bytes;
+    const at = t.begin + start * el;
+    if (into.BYTES_PER_ELEMENT !== el || !(start >= 0) || at + into.byteLength > t.end)
+      throw new Error(
+        `${this.path}: tensor '${name}': elements ${start}..${start + into.length} are not a part of this ${t.dtype} [${t.shape}]`,
+      );
+    const dst = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+    const got = this.#src.readInto(this.#dataStart + at, dst);
+    if (got !== into.byteLength) throw new Error(`${this.path}: tensor '${name}' is truncated`);
+    return into;
+  }
+
   /** One tensor's values, converted to the dtype we compute in (F16/BF16 → float32, integers → int32). */
   read(name: string): { data: TypedArray; shape: number[]; dtype: DType } {
     const t = this.info(name);

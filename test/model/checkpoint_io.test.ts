@@ -71,7 +71,7 @@ describe('reading in pieces', () => {
     whole.close();
   });
 
-  it('LLMJP4_READ_PIECE_BYTES sets the piece size a load uses, and a piece size out of range is refused', () => {
+  it('LLMJP4_READ_PIECE_BYTES and LLMJP4_CONVERT_CHUNK_VALUES change how a load reads, never what it loads', () => {
     const dir = join(root, 'env-pieces');
     writeRandomCheckpoint(dir, CONFIGS.llama!, 'bfloat16', 1);
     const whole = fromPretrained(dir, { dtype: 'auto' }).stateDict();
@@ -81,6 +81,17 @@ describe('reading in pieces', () => {
         expect(sameBytes(raw(t), raw(whole.get(k)!)), k).toBe(true);
     } finally {
       delete process.env.LLMJP4_READ_PIECE_BYTES;
+    }
+    // Converting on load goes a few rows at a time: one row per chunk gives the same tensors as one chunk.
+    for (const opts of [{ dtype: 'float32' }, { dtype: 'float16' }, { quantize: 'q4_0' }] as const) {
+      const oneChunk = fromPretrained(dir, opts).stateDict();
+      process.env.LLMJP4_CONVERT_CHUNK_VALUES = '1';
+      try {
+        for (const [k, t] of fromPretrained(dir, opts).stateDict())
+          expect(sameBytes(raw(t), raw(oneChunk.get(k)!)), k).toBe(true);
+      } finally {
+        delete process.env.LLMJP4_CONVERT_CHUNK_VALUES;
+      }
     }
     // Read straight into the array the CPU backend keeps (shared memory for a large weight): no copy on upload.
     const embed = fromPretrained(dir, { dtype: 'auto' }).model.embed_tokens.weight;
@@ -238,10 +249,10 @@ describe('refused before allocating', () => {
     closeSync(fd);
     writeFileSync(join(dir, 'config.json'), JSON.stringify(configToJSON(config, 'LlamaForCausalLM')));
     const before = process.memoryUsage().rss;
-    // float32 (the default): 7.3 GB of weights + 4.8 GB to widen the embedding; bfloat16 as stored 3.7 GB.
+    // float32 (the default): 7.3 GB of weights + one 16M-value chunk to widen; bfloat16 as stored 3.7 GB.
     expect(() => fromPretrained(dir, { availableBytes: 3e9 })).toThrow(
       new RegExp(
-        `${dir}: the model needs 12\\.\\d\\d GB .* but 3\\.00 GB of memory is available to it .*; it would fit with --quantize q8_0 \\(2\\.\\d\\d GB\\) or --quantize q4_0 \\(2\\.\\d\\d GB\\)$`,
+        `${dir}: the model needs 7\\.4\\d GB .* but 3\\.00 GB of memory is available to it .*; it would fit with --quantize q8_0 \\(2\\.\\d\\d GB\\) or --quantize q4_0 \\(2\\.\\d\\d GB\\)$`,
       ),
     );
     expect(() => fromPretrained(dir, { availableBytes: 1e9 })).toThrow(/no smaller format fits either/);
