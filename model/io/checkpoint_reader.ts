@@ -12,6 +12,7 @@ import { f16ToF32, f32ToF16 } from '../../kernels/cpu/quant/float16.js';
 // The CPU backend moves arrays of this many elements or more into shared memory on upload: arrays that
 // start there are kept as they are, so a large weight is never copied.
 import { SHARED_MIN } from '../../kernels/cpu/shared.js';
+import { allocForWeight } from '../../kernels/cpu/wasm/weight_arena.js';
 import { quantizeQ4_0 } from '../../kernels/cpu/quant/q4_0.js';
 import { quantizeQ8_0 } from '../../kernels/cpu/quant/q8_0.js';
 import { WEIGHTS_INDEX_NAME, WEIGHTS_NAME } from './checkpoint_writer.js';
@@ -120,10 +121,16 @@ export function openCheckpoint(dir: string, choice: LoadChoice, opts: Checkpoint
   }
 }
 
-/** A typed array of `n` elements for the backend: in shared memory when large, so the upload moves nothing. */
-function allocFinal<T extends StoredArray>(ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, n: number): T {
-  const bytes = n * ctor.BYTES_PER_ELEMENT;
-  return new ctor(n >= SHARED_MIN ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+/**
+ * The final array of a tensor held as `held`: where the CPU backend would move it on upload, so the upload
+ * keeps it instead of copying — a weight arena for a large 16-bit or block weight (the decode kernels read
+ * it there in place), shared memory for any other large array, an ordinary one when small.
+ */
+function allocFinal(held: HeldDtype, n: number): StoredArray {
+  if (held === 'float32') return n < SHARED_MIN ? new Float32Array(n) : new Float32Array(new SharedArrayBuffer(4 * n));
+  if (held === 'float64') return n < SHARED_MIN ? new Float64Array(n) : new Float64Array(new SharedArrayBuffer(8 * n));
+  const ctor = held === 'bfloat16' || held === 'float16' ? Uint16Array : Uint8Array;
+  return n < SHARED_MIN ? new ctor(n) : allocForWeight<Uint16Array | Uint8Array>(ctor, n);
 }
 
 const HELD_CTOR = {
@@ -144,7 +151,7 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
   }
   const ctor = HELD_CTOR[t.held];
   if (t.transient === 0) {
-    const out = allocFinal(ctor as never, t.bytes / ctor.BYTES_PER_ELEMENT) as StoredArray;
+    const out = allocFinal(t.held, t.bytes / ctor.BYTES_PER_ELEMENT);
     return make(f.readRaw(t.name, out) as TypedArray, t.held);
   }
   // Converting: a chunk of whole rows at a time is read, widened to float32 and written into the final
@@ -152,7 +159,7 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
   const n = t.shape.reduce((a, b) => a * b, 1);
   const cols = t.shape[t.shape.length - 1] ?? 1;
   const chunk = chunkElements(t.shape);
-  const out = allocFinal(ctor as never, heldBytes(t.held, t.shape) / ctor.BYTES_PER_ELEMENT) as StoredArray;
+  const out = allocFinal(t.held, heldBytes(t.held, t.shape) / ctor.BYTES_PER_ELEMENT);
   const rawChunk = new STORED_CTOR[t.info.dtype](chunk);
   const wide = new Float32Array(chunk);
   for (let at = 0; at < n; at += chunk) {
