@@ -27,20 +27,7 @@ import {
   type TensorSource,
 } from './load_plan.js';
 import { readQuantMetadata } from './quant_layout.js';
-import { SafetensorsFile, type OpenOptions, type StDType, type StoredArray } from './safetensors_read.js';
-
-/** The array a stored dtype's chunk is read into (only floating tensors are converted on load). */
-const STORED_CTOR: Record<StDType, new (n: number) => StoredArray> = {
-  F64: Float64Array,
-  F32: Float32Array,
-  F16: Uint16Array,
-  BF16: Uint16Array,
-  I64: BigInt64Array,
-  I32: Int32Array,
-  I8: Int8Array,
-  U8: Uint8Array,
-  BOOL: Uint8Array,
-};
+import { SafetensorsFile, STORED, type OpenOptions, type StoredArray } from './safetensors_read.js';
 
 /** Which file holds each tensor: the index's weight_map, or every tensor of the one file. Nothing is opened. */
 export function weightFileMap(dir: string): Map<string, string> {
@@ -160,7 +147,7 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
   const cols = t.shape[t.shape.length - 1] ?? 1;
   const chunk = chunkElements(t.shape);
   const out = allocFinal(t.held, heldBytes(t.held, t.shape) / ctor.BYTES_PER_ELEMENT);
-  const rawChunk = new STORED_CTOR[t.info.dtype](chunk);
+  const rawChunk = new STORED[t.info.dtype](chunk);
   const wide = new Float32Array(chunk);
   for (let at = 0; at < n; at += chunk) {
     const m = Math.min(chunk, n - at);

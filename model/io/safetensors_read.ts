@@ -28,7 +28,8 @@ export type StDType = keyof typeof ST_DTYPES;
 /** A tensor's bytes as stored, in the typed array of its element type (F16/BF16: 16-bit patterns). */
 export type StoredArray = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 
-const STORED: Record<StDType, { new (n: number): StoredArray }> = {
+/** The typed array each safetensors element type is read into (F16/BF16 as 16-bit patterns). */
+export const STORED: Record<StDType, { new (n: number): StoredArray }> = {
   F64: Float64Array,
   F32: Float32Array,
   F16: Uint16Array,
