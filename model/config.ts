@@ -113,6 +113,28 @@ function fail(field: string, msg: string): never {
   throw new Error(`config: ${field} ${msg}`);
 }
 
+// The fields read as booleans and as plain numbers: JSON says the type, so "false" (a string) is refused
+// rather than read as truthy, and "1e4" is "must be a number", not a misleading range error.
+const BOOLEAN_FIELDS = [
+  'tie_word_embeddings',
+  'attention_bias',
+  'mlp_bias',
+  'use_cache',
+  'norm_topk_prob',
+  'output_router_logits',
+  'use_sliding_window',
+];
+const NUMBER_FIELDS = ['rope_theta', 'rms_norm_eps', 'initializer_range', 'attention_dropout', 'router_aux_loss_coef'];
+
+function checkTypes(c: Record<string, unknown>): void {
+  for (const f of BOOLEAN_FIELDS)
+    if (f in c && typeof c[f] !== 'boolean') fail(f, `must be true or false, got ${JSON.stringify(c[f])}`);
+  for (const f of NUMBER_FIELDS)
+    if (f in c && !(typeof c[f] === 'number' && Number.isFinite(c[f]))) fail(f, `must be a number, got ${JSON.stringify(c[f])}`);
+  if (c.rope_scaling !== null && (typeof c.rope_scaling !== 'object' || Array.isArray(c.rope_scaling)))
+    fail('rope_scaling', `must be an object or null, got ${JSON.stringify(c.rope_scaling)}`);
+}
+
 function positiveInt(c: Record<string, unknown>, field: string): void {
   const v = c[field];
   if (!Number.isInteger(v) || (v as number) <= 0) fail(field, `must be a positive integer, got ${JSON.stringify(v)}`);
@@ -120,6 +142,8 @@ function positiveInt(c: Record<string, unknown>, field: string): void {
 
 /** A config from HF config.json contents: defaults filled in, unsupported values refused by field. */
 export function parseConfig(json: Record<string, unknown>): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`config: must be a JSON object, got ${JSON.stringify(json)}`);
   const type = json.model_type;
   if (type !== 'llama' && type !== 'qwen3_moe') fail('model_type', `must be 'llama' or 'qwen3_moe', got ${JSON.stringify(type)}`);
   const defaults = type === 'llama' ? LLAMA_DEFAULTS : QWEN3_MOE_DEFAULTS;
@@ -128,6 +152,7 @@ export function parseConfig(json: Record<string, unknown>): ModelConfig {
   c.num_key_value_heads ??= c.num_attention_heads;
   c.head_dim ??= Math.floor((c.hidden_size as number) / (c.num_attention_heads as number));
   if (type === 'qwen3_moe') c.mlp_only_layers ??= [];
+  checkTypes(c);
   for (const f of [
     'vocab_size',
     'hidden_size',

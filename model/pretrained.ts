@@ -14,6 +14,8 @@ import { architecture, createModel } from './auto.js';
 import type { CausalLM, ModelOptions } from './causal_lm_base.js';
 import { configToJSON, parseConfig, type ModelConfig } from './config.js';
 import { writeFileAtomic } from './io/atomic_write.js';
+import { checkConfigFits, MIN_PARAM_BYTES } from './io/model_memory.js';
+import { refuseNonFiniteFloats, refuseNonFloat } from './io/weight_checks.js';
 import { openCheckpoint, weightFileMap, type CheckpointOpenOptions } from './io/checkpoint_reader.js';
 import { CONFIG_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME } from './io/checkpoint_writer.js';
 import type { LoadDtype } from './io/load_plan.js';
@@ -51,7 +53,12 @@ export function loadConfig(dir: string): ModelConfig {
   } catch (e) {
     throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  return parseConfig(json as Record<string, unknown>);
+  try {
+    return parseConfig(json as Record<string, unknown>);
+  } catch (e) {
+    // parseConfig names the field; the file is named here, where it is known.
+    throw new Error(`${path}: ${(e as Error).message.replace(/^config: /, '')}`);
+  }
 }
 
 /** Which file holds each tensor (one file, or the shard index's weight_map). */
@@ -91,6 +98,9 @@ export function fromPretrained(dir: string, opts: LoadOptions = {}): CausalLM {
   const dtype = opts.dtype ?? (opts.quantize ? 'auto' : 'float32');
   const w = openCheckpoint(dir, { dtype, quantize: opts.quantize }, opts);
   try {
+    // The files' headers fit (checked on opening); now config.json's sizes, before a layer is built: a
+    // vocab_size or layer count far past the weights would otherwise build millions of placeholders first.
+    checkConfigFits(config, join(dir, CONFIG_NAME), MIN_PARAM_BYTES, opts.availableBytes, 'even as q4_0 blocks');
     const model = createModel(config, {
       dtype: dtype === 'float64' ? 'float64' : 'float32',
       seed: opts.seed,
@@ -125,7 +135,9 @@ export function fromPretrainedBytes(
   const get = (name: string) => {
     const f = where.get(name);
     if (!f) return undefined;
+    refuseNonFloat(f.path, name, f.info(name).dtype);
     const r = f.read(name);
+    if (r.data instanceof Float32Array || r.data instanceof Float64Array) refuseNonFiniteFloats(f.path, name, r.data);
     return tensor(r.data, { shape: r.shape, dtype: r.dtype });
   };
   loadStrict(model, { get, names: [...where.keys()] }, files.map((f) => f.name).join(', '));

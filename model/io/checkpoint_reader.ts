@@ -27,32 +27,41 @@ import {
   type TensorSource,
 } from './load_plan.js';
 import { readQuantMetadata } from './quant_layout.js';
+import { refuseNonFinite16, refuseNonFiniteFloats, refuseNonFloat } from './weight_checks.js';
 import { SafetensorsFile, STORED, type OpenOptions, type StoredArray } from './safetensors_read.js';
 
-/** Which file holds each tensor: the index's weight_map, or every tensor of the one file. Nothing is opened. */
+/**
+ * Which file holds each tensor: every tensor of model.safetensors when it exists, else the index's
+ * weight_map. Beside both, the single file wins, as in HF's from_pretrained (it looks for
+ * model.safetensors before the index). Nothing is opened.
+ */
 export function weightFileMap(dir: string): Map<string, string> {
   const index = join(dir, WEIGHTS_INDEX_NAME);
   const single = join(dir, WEIGHTS_NAME);
   const out = new Map<string, string>();
-  if (existsSync(index)) {
-    let json: { weight_map?: Record<string, unknown> };
-    try {
-      json = JSON.parse(readFileSync(index, 'utf8'));
-    } catch (e) {
-      throw new Error(`${index}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!json.weight_map || typeof json.weight_map !== 'object') throw new Error(`${index}: no weight_map`);
-    for (const [name, file] of Object.entries(json.weight_map)) {
-      if (typeof file !== 'string' || file.includes('/') || file.includes('\\'))
-        throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
-      out.set(name, join(dir, file));
-    }
+  if (existsSync(single)) {
+    const f = SafetensorsFile.open(single);
+    for (const name of f.tensors.keys()) out.set(name, single);
+    f.close();
     return out;
   }
-  if (!existsSync(single)) throw new Error(`fromPretrained: ${dir} has neither ${WEIGHTS_NAME} nor ${WEIGHTS_INDEX_NAME}`);
-  const f = SafetensorsFile.open(single);
-  for (const name of f.tensors.keys()) out.set(name, single);
-  f.close();
+  if (!existsSync(index)) throw new Error(`fromPretrained: ${dir} has neither ${WEIGHTS_NAME} nor ${WEIGHTS_INDEX_NAME}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(index, 'utf8'));
+  } catch (e) {
+    throw new Error(`${index}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${index}: must be a JSON object with a weight_map, got ${JSON.stringify(json)}`);
+  const map = (json as { weight_map?: unknown }).weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new Error(`${index}: weight_map must be an object of tensor name → file name, got ${JSON.stringify(map)}`);
+  for (const [name, file] of Object.entries(map)) {
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\'))
+      throw new Error(`${index}: weight_map['${name}'] is not a file name in the folder`);
+    out.set(name, join(dir, file));
+  }
   return out;
 }
 
@@ -84,11 +93,21 @@ export function openCheckpoint(dir: string, choice: LoadChoice, opts: Checkpoint
     for (const p of paths) files.set(p, SafetensorsFile.open(p, opts));
     const sources = new Map<string, TensorSource>();
     const quants = new Map([...files].map(([p, f]) => [p, readQuantMetadata(p, f.metadata, f.tensors)]));
+    // A tensor in two shards is ambiguous whichever the index names: refuse it, naming both files.
+    const holder = new Map<string, string>();
+    for (const [p, f] of files)
+      for (const name of f.tensors.keys()) {
+        const other = holder.get(name);
+        if (other !== undefined) throw new Error(`fromPretrained: ${dir}: tensor '${name}' is in both ${other} and ${p}`);
+        holder.set(name, p);
+      }
     for (const [name, p] of where) {
       const f = files.get(p)!;
       const info = f.tensors.get(name);
       if (!info) throw new Error(`${join(dir, WEIGHTS_INDEX_NAME)}: names '${name}' in ${p}, which does not hold it`);
-      sources.set(name, { file: p, info, quant: quants.get(p)!.get(name) });
+      const quant = quants.get(p)!.get(name);
+      if (!quant) refuseNonFloat(p, name, info.dtype);
+      sources.set(name, { file: p, info, quant });
     }
     const plan = planLoad(sources, choice);
     checkFits(dir, plan, choice, opts.availableBytes);
@@ -98,7 +117,17 @@ export function openCheckpoint(dir: string, choice: LoadChoice, opts: Checkpoint
       names: [...where.keys()],
       get: (name) => {
         const t = byName.get(name);
-        return t && readHeld(files.get(t.file)!, t);
+        if (!t) return undefined;
+        try {
+          return readHeld(files.get(t.file)!, t);
+        } catch (e) {
+          // V8's "Invalid typed array length" names neither the file nor the tensor.
+          if (e instanceof RangeError)
+            throw new Error(
+              `${t.file}: tensor '${name}' [${t.shape}] (${t.bytes} bytes as ${t.held}) cannot be allocated: ${e.message}`,
+            );
+          throw e;
+        }
       },
       close: () => files.forEach((f) => f.close()),
     };
@@ -139,7 +168,10 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
   const ctor = HELD_CTOR[t.held];
   if (t.transient === 0) {
     const out = allocFinal(t.held, t.bytes / ctor.BYTES_PER_ELEMENT);
-    return make(f.readRaw(t.name, out) as TypedArray, t.held);
+    const raw = f.readRaw(t.name, out);
+    if (raw instanceof Float32Array || raw instanceof Float64Array) refuseNonFiniteFloats(f.path, t.name, raw);
+    else if (raw instanceof Uint16Array) refuseNonFinite16(f.path, t.name, raw, t.info.dtype === 'BF16' ? 'BF16' : 'F16');
+    return make(raw as TypedArray, t.held);
   }
   // Converting: a chunk of whole rows at a time is read, widened to float32 and written into the final
   // array in its held dtype, so the peak is the weights plus one chunk, never a second copy of the tensor.
@@ -155,6 +187,8 @@ function readHeld(f: SafetensorsFile, t: PlannedLoad): Tensor {
     const f32 = wide.subarray(0, m);
     if (raw instanceof Uint16Array) (t.info.dtype === 'BF16' ? bf16ToF32 : f16ToF32)(raw, f32);
     else f32.set(raw as Float32Array | Float64Array);
+    // Checked before narrowing: a value too large for float32 (an F64 1e300) becomes Inf here and is refused too.
+    refuseNonFiniteFloats(f.path, t.name, f32, at);
     switch (t.held) {
       case 'float32':
       case 'float64':

@@ -211,6 +211,9 @@ export class SafetensorsFile {
       } catch (e) {
         throw new Error(`${path}: invalid safetensors header: not JSON (${(e as Error).message})`);
       }
+      // JSON.parse keeps the last of two equal keys: a name given twice would surface as "bytes … belong to no tensor".
+      const dup = duplicateKey(new TextDecoder().decode(headerBytes));
+      if (dup !== undefined) throw new Error(`duplicate tensor name '${dup}' in ${path} (invalid safetensors header)`);
       const dataStart = 8 + Number(n);
       return new SafetensorsFile(path, src, dataStart, parseHeader(path, json, size - dataStart));
     } catch (e) {
@@ -267,8 +270,42 @@ export class SafetensorsFile {
   /** One tensor's values, converted to the dtype we compute in (F16/BF16 → float32, integers → int32). */
   read(name: string): { data: TypedArray; shape: number[]; dtype: DType } {
     const t = this.info(name);
-    return { data: widen(this.path, name, t.dtype, this.readRaw(name)), shape: t.shape, dtype: ST_DTYPES[t.dtype].to };
+    try {
+      return { data: widen(this.path, name, t.dtype, this.readRaw(name)), shape: t.shape, dtype: ST_DTYPES[t.dtype].to };
+    } catch (e) {
+      // V8's "Invalid typed array length" (a tensor past the typed-array limit) names neither file nor tensor.
+      if (e instanceof RangeError)
+        throw new Error(
+          `${this.path}: tensor '${name}' ${t.dtype} [${t.shape}] (${t.end - t.begin} bytes) cannot be read into memory: ${e.message}`,
+        );
+      throw e;
+    }
   }
+}
+
+/** The first key that appears twice at the top level of a JSON object's text (undefined when none): a small scanner over strings and nesting. */
+export function duplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') depth--;
+    else if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      // A string at depth 1 followed by ':' is a top-level key.
+      let k = j + 1;
+      while (k < text.length && /\s/.test(text[k]!)) k++;
+      if (depth === 1 && text[k] === ':') {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }
 
 /** Stored values → the compute dtype's array, in bulk (typed-array views and shifts, no per-element DataView). */

@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { CausalLM } from '../../../model/causal_lm.js';
 import { eosTokens, generate } from '../../../model/generate.js';
-import { fromPretrained } from '../../../model/pretrained.js';
+import { fromPretrained, loadConfig } from '../../../model/pretrained.js';
 import { renderChat, type ChatMessage, type ChatOptions } from '../../../model/tokenizer/chat.js';
 import { Tokenizer } from '../../../model/tokenizer/index.js';
 import { CHECKPOINT_TOKENIZER } from '../../checkpoint.js';
@@ -107,10 +107,12 @@ export async function chatCommand(argv: string[]): Promise<number> {
   };
   if (!(sampling.temperature >= 0)) throw new Error(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
   return useBackend(values, async () => {
+    // The pair is checked before the weights are read: a tokenizer with ids past the embedding cannot belong.
     const tok = Tokenizer.fromFile(tokPath);
+    const config = loadConfig(values.model!);
+    if (tok.vocabSize > config.vocab_size)
+      throw new Error(`the tokenizer has ${tok.vocabSize} pieces but the model's vocab_size is ${config.vocab_size}`);
     const model = fromPretrained(values.model!, load);
-    if (tok.vocabSize > model.config.vocab_size)
-      throw new Error(`the tokenizer has ${tok.vocabSize} pieces but the model's vocab_size is ${model.config.vocab_size}`);
     const session: ChatSession = {
       model,
       tok,

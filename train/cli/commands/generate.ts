@@ -7,7 +7,8 @@
 
 import { parseArgs } from 'node:util';
 import { eosTokens, generate } from '../../../model/generate.js';
-import { fromPretrained, weightsBytes } from '../../../model/pretrained.js';
+import { checkKvCacheFits } from '../../../model/io/model_memory.js';
+import { fromPretrained, loadConfig, weightsBytes } from '../../../model/pretrained.js';
 import { TextStreamer } from '../../../model/text_streamer.js';
 import { Tokenizer } from '../../../model/tokenizer/index.js';
 import { backendOption, useBackend } from './backend_flag.js';
@@ -61,15 +62,20 @@ async function run(values: GenerateValues): Promise<number> {
     seed: integer(values.seed, '--seed', 0),
   };
 
-  const model = fromPretrained(values.model, load);
+  // The pair and the KV cache are checked before the weights are read. A model's vocabulary may be padded
+  // past the tokenizer's (HF pads to a multiple of 64 or 128); a tokenizer with ids past the embedding
+  // cannot belong to it (its text decoded to ',,,,').
+  const config = loadConfig(values.model);
   const tok = values.tokenizer ? Tokenizer.fromFile(values.tokenizer) : undefined;
-  if (tok && tok.vocabSize < model.config.vocab_size) {
+  if (tok && tok.vocabSize > config.vocab_size)
     throw new Error(
-      `the model's vocabulary (${model.config.vocab_size}) is larger than the tokenizer's (${tok.vocabSize}): they do not belong together`,
+      `the tokenizer has ${tok.vocabSize} pieces but the model's vocab_size is ${config.vocab_size}: they do not belong together`,
     );
-  }
   const prompt =
     values.prompt !== undefined ? tok!.encode(values.prompt, { allowSpecial: true }) : parseIdList(values.ids!, '--ids');
+  // generate() reserves the whole KV cache up front (prompt + new tokens): refuse one that cannot fit.
+  checkKvCacheFits(config, prompt.length + opts.maxNewTokens, load.dtype === 'float64' ? 'float64' : 'float32');
+  const model = fromPretrained(values.model, load);
   const stopTokens = values.stop !== undefined ? parseIdList(values.stop, '--stop') : eosTokens(model.config);
 
   const write = (s: string) => void (s && process.stdout.write(s));
