@@ -223,7 +223,8 @@ export function serializeModelProto(m: ModelProto): Uint8Array {
 /**
  * The checks SentencePiece makes when it loads a model (model_interface.cc), plus what this
  * implementation needs: one UNKNOWN piece, no empty or duplicate pieces, byte pieces only with
- * byte_fallback and then all 256 of them, finite scores, a Unigram model, and a normalizer we implement.
+ * byte_fallback and then all 256 of them, finite scores, a Unigram model, and a normalizer we implement;
+ * and, against corruption, normal pieces' scores ≤ 0 and non-increasing (zero scores aside).
  */
 export function validateModelProto(m: ModelProto, where: string): void {
   const fail = (what: string): never => {
@@ -241,12 +242,28 @@ export function validateModelProto(m: ModelProto, where: string): void {
   const seen = new Map<string, number>();
   const bytesSeen = new Set<number>();
   let unk = -1;
+  // A flipped byte that still parses mostly lands in a piece's text (undetectable: another valid piece) or
+  // its score. Unigram scores are log-probabilities, written sorted (highest first) by every trainer, ours
+  // included: a NORMAL piece scoring above 0, or above an earlier negative one, is corruption. Pieces scored
+  // exactly 0 (appended by vocabulary extensions) are left out of the order.
+  let lastScore = 0;
+  let lastAt = -1;
   pieces.forEach((p, i) => {
     const type = p.type ?? PieceType.NORMAL;
     const text = p.piece ?? '';
     if (type < 1 || type > 6) fail(`pieces[${i}] has unknown type ${type}`);
     if (text === '') fail(`pieces[${i}] is empty`);
     if (!Number.isFinite(p.score ?? 0)) fail(`pieces[${i}] ('${text}') has score ${p.score}`);
+    if (type === PieceType.NORMAL && (p.score ?? 0) !== 0) {
+      const score = p.score!;
+      if (score > 0)
+        fail(`pieces[${i}] ('${text}') has score ${score}: a Unigram score is a log-probability (≤ 0); corrupt file?`);
+      if (lastAt >= 0 && score > lastScore)
+        fail(
+          `pieces[${i}] ('${text}') has score ${score}, above pieces[${lastAt}]'s ${lastScore}: normal pieces are sorted by score; corrupt file?`,
+        );
+      [lastScore, lastAt] = [score, i];
+    }
     const prev = seen.get(text);
     if (prev !== undefined) fail(`piece '${text}' is defined twice (ids ${prev} and ${i})`);
     seen.set(text, i);

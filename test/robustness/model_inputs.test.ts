@@ -14,6 +14,8 @@ import { SafetensorsFile } from '../../model/io/safetensors_read.js';
 import { saveSafetensors } from '../../model/io/safetensors_write.js';
 import { fromPretrained, savePretrained } from '../../model/pretrained.js';
 import { preset } from '../../model/presets.js';
+import { Tokenizer } from '../../model/tokenizer/index.js';
+import { parseModelProto } from '../../model/tokenizer/model_proto.js';
 import { runCli } from '../helpers/cli.js';
 
 const TOKENIZER = join(import.meta.dirname, '..', 'fixtures', 'tokenizer', 'llm-jp-tokenizer_ver4.0_alpha1.0.model');
@@ -181,6 +183,34 @@ describe('weights (item 6)', () => {
       expect(r.code).not.toBe(0);
       expect(r.err.join('\n')).toMatch(/the tokenizer has \d+ pieces but the model's vocab_size is 64/);
     }
+  });
+});
+
+// Not caught: a flip inside a piece's text that leaves valid UTF-8 and no duplicate is another valid
+// piece (SentencePiece files carry no checksum); a flip to invalid UTF-8 or a duplicate piece is refused.
+describe('a flipped byte in tokenizer.model (item 6)', () => {
+  // The score (a float32 after tag 0x15) of a normal piece mid-vocabulary, found after its text's bytes.
+  const bytes = readFileSync(TOKENIZER);
+  const proto = parseModelProto(bytes, TOKENIZER);
+  const k = proto.pieces!.findIndex((p, i) => i > 100000 && (p.type ?? 1) === 1);
+  const text = new TextEncoder().encode(proto.pieces![k]!.piece!);
+  const needle = Buffer.concat([Buffer.from([0x0a, text.length]), text, Buffer.from([0x15])]);
+  const scoreAt = Buffer.from(bytes).indexOf(needle) + needle.length;
+  const flipped = (at: number, bit: number) => {
+    const c = Uint8Array.from(bytes);
+    c[at]! ^= 1 << bit;
+    return c;
+  };
+
+  it('in a score: the sign or an exponent bit is refused, naming the piece', () => {
+    expect(new DataView(bytes.buffer, bytes.byteOffset + scoreAt, 4).getFloat32(0, true)).toBe(proto.pieces![k]!.score);
+    expect(() => Tokenizer.fromBytes(flipped(scoreAt + 3, 7), 'tok.model')).toThrow(
+      new RegExp(`tok\\.model: pieces\\[${k}\\] .* a Unigram score is a log-probability`),
+    );
+    for (const bit of [0, 1, 2])
+      expect(() => Tokenizer.fromBytes(flipped(scoreAt + 3, bit), 'tok.model')).toThrow(
+        /normal pieces are sorted by score; corrupt file\?/,
+      );
   });
 });
 
