@@ -136,7 +136,10 @@ const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
 
 /** The bytes a load may use: what is available less the headroom, or a budget given by the caller (tests). */
 export function loadBudget(given?: number): number {
-  return given ?? availableMemory() - headroom();
+  if (given !== undefined) return given;
+  // A browser (the playground) cannot measure free memory; the tab's limit is the browser's to enforce.
+  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return Infinity;
+  return availableMemory() - headroom();
 }
 
 /**
