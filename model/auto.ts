@@ -5,7 +5,6 @@
 
 import type { CausalLM, ModelOptions } from './causal_lm_base.js';
 import type { ModelConfig, Qwen3MoeConfig } from './config.js';
-import { checkConfigFits } from './io/model_memory.js';
 import { LlamaForCausalLM } from './llama.js';
 import { Qwen3MoeForCausalLM } from './qwen3_moe.js';
 
@@ -48,12 +47,4 @@ export function architecture(config: ModelConfig): Architecture {
   // Looked up by the config's own model_type, so the entry's config type is this config's: the widening
   // to Architecture<ModelConfig> forgets only that link.
   return ARCHITECTURES[config.model_type] as Architecture;
-}
-
-/** The class HF's `architectures` names, built from a config. */
-export function createModel(config: ModelConfig, opts: ModelOptions = {}): CausalLM {
-  // Random weights are allocated as they are made: refuse a config that cannot fit before making any.
-  if (opts.init !== 'empty')
-    checkConfigFits(config, 'createModel', opts.dtype === 'float64' ? 8 : 4, undefined, `as ${opts.dtype ?? 'float32'}`);
-  return architecture(config).create(config, opts);
 }

@@ -13,6 +13,7 @@ export {
   type LayerContext,
   type ModelOptions,
 } from './causal_lm_base.js';
-export { architecture, createModel } from './auto.js';
+export { architecture } from './auto.js';
+export { createModel } from './create_model.js';
 export { LlamaForCausalLM } from './llama.js';
 export { Qwen3MoeForCausalLM } from './qwen3_moe.js';

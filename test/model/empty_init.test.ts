@@ -3,7 +3,7 @@
 // the load errors are the same, and using it unloaded fails naming a placeholder.
 import { describe, expect, it } from 'vitest';
 import { noGrad, tensor } from '../../core/index.js';
-import { createModel } from '../../model/auto.js';
+import { createModel } from '../../model/create_model.js';
 import { preset } from '../../model/presets.js';
 
 const ids = tensor([[1, 5, 9, 3]], { dtype: 'int32' });

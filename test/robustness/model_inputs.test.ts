@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tensor } from '../../core/index.js';
-import { createModel } from '../../model/auto.js';
+import { createModel } from '../../model/create_model.js';
 import { parseConfig } from '../../model/config.js';
 import { SafetensorsFile } from '../../model/io/safetensors_read.js';
 import { saveSafetensors } from '../../model/io/safetensors_write.js';
